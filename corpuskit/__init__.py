@@ -1,0 +1,3 @@
+"""corpuskit: pretraining corpus preprocessing and tokenizer training."""
+
+__version__ = "0.1.0"

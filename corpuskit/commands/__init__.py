@@ -1,0 +1,1 @@
+"""Command groups of the ``corpuskit`` CLI, one module each with a ``register(subparsers)`` function."""
