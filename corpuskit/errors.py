@@ -7,8 +7,11 @@ class CorpusError(Exception):
     """Base class for every error corpuskit raises on purpose."""
 
 
-class ConfigError(CorpusError):
-    """A pipeline or step configuration is invalid; the message names the file and key."""
+class ConfigError(CorpusError, ValueError):
+    """A pipeline or step configuration is invalid; the message names the file and key.
+
+    A ValueError too, so parameter validators can raise it and pydantic reports it with its key.
+    """
 
 
 class InputError(CorpusError):

@@ -16,6 +16,7 @@ A pipeline always round-trips through ``to_config()``, which is what executors s
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,8 @@ class PipelineFile(BaseModel):
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
     ray_address: str | None = None
+    #: Python modules to import first, so their ``@register_step`` steps can be used (user plugins)
+    imports: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -71,7 +74,9 @@ class Segment:
 class Pipeline:
     def __init__(self, reader: Reader, steps: list[Step], writer: WriterConfig | None = None,
                  name: str = "pipeline", executor: str = "local", workers: int | None = None,
-                 ray_address: str | None = None, description: str = ""):
+                 ray_address: str | None = None, description: str = "", imports: list[str] | None = None):
+        self.imports = list(imports or [])
+        _import_plugins(self.imports)
         self.reader = reader
         self.steps = steps
         self.writer = writer or WriterConfig()
@@ -103,6 +108,7 @@ class Pipeline:
             pf = PipelineFile.model_validate(data)
         except ValidationError as e:
             raise ConfigError(format_validation(e, origin, "", PipelineFile)) from None
+        _import_plugins(pf.imports, origin)
         reader_cfg = dict(pf.reader)
         if reader_overrides:
             reader_cfg.update({k: v for k, v in reader_overrides.items() if v is not None})
@@ -117,11 +123,13 @@ class Pipeline:
             raise ConfigError(format_validation(e, origin, "reader.", rcls.Params)) from None
         entries = expand_steps(pf.steps, origin, base_dir or Path.cwd())
         steps = [build_step(name, params, where) for name, params, where in entries]
-        return cls(reader, steps, pf.writer, pf.name, pf.executor, pf.workers, pf.ray_address, pf.description)
+        return cls(reader, steps, pf.writer, pf.name, pf.executor, pf.workers, pf.ray_address, pf.description,
+                   pf.imports)
 
     def to_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "imports": self.imports,
             "reader": self.reader.config(),
             "steps": [s.config() for s in self.steps],
             "writer": self.writer.model_dump(mode="json"),
@@ -140,6 +148,14 @@ class Pipeline:
                 current.append(i)
         segs.append(Segment(len(segs), apply_stage, current, None))
         return segs
+
+
+def _import_plugins(modules: list[str], origin: str = "<pipeline>") -> None:
+    for mod in modules:
+        try:
+            importlib.import_module(mod)
+        except ImportError as e:
+            raise ConfigError(f"{origin}: imports: cannot import {mod!r}: {e}") from None
 
 
 def _labels(steps: list[Step]) -> list[str]:
@@ -161,11 +177,12 @@ def config_dirs(base_dir: Path) -> list[Path]:
 
 
 def find_preset(name: str, base_dir: Path) -> Path:
-    for d in config_dirs(base_dir):
+    for d in dict.fromkeys(config_dirs(base_dir)):
         for cand in (d / name, d / f"{name}.yaml"):
             if cand.is_file():
                 return cand
-    raise ConfigError(f"preset {name!r} not found in {', '.join(str(d) for d in config_dirs(base_dir))}")
+    dirs = ", ".join(str(d) for d in dict.fromkeys(config_dirs(base_dir)))
+    raise ConfigError(f"preset {name!r} not found in {dirs}")
 
 
 def expand_steps(raw: list[Any], origin: str, base_dir: Path, depth: int = 0) -> list[tuple[str, dict, tuple[str, str]]]:
@@ -189,7 +206,10 @@ def expand_steps(raw: list[Any], origin: str, base_dir: Path, depth: int = 0) ->
             preset_name = params if isinstance(params, str) else params.get("name") if isinstance(params, dict) else None
             if not preset_name:
                 raise ConfigError(f"{where}.preset: give the preset's name, e.g. 'preset: quality/english'")
-            path = find_preset(str(preset_name), base_dir)
+            try:
+                path = find_preset(str(preset_name), base_dir)
+            except ConfigError as e:
+                raise ConfigError(f"{where}.preset: {e}") from None
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
                 raise ConfigError(f"{path}: a preset file needs a 'steps:' list")

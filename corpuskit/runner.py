@@ -154,6 +154,7 @@ def run_segment_task(spec: dict) -> dict:
             if batch.num_rows == 0:
                 continue
             writer.write(batch)
+            stats.bytes_out += nb
             if scan is not None:
                 t0 = time.perf_counter()
                 scan.scan(batch)
@@ -169,6 +170,7 @@ def run_segment_task(spec: dict) -> dict:
 
     if k == 0:
         read_stats.docs_in = ctx.records
+        read_stats.bytes_in = read_stats.bytes_out
         read_stats.drops = dict(ctx.skipped)
         stats.records_in = ctx.records
         stats.quarantined = ctx.n_quarantined
@@ -199,7 +201,13 @@ def run_phase_task(spec: dict) -> dict:
     stage.ensure_setup()
     ctx = StageContext(_stage_dir(out, pipe.labels[j]), spec["n_tasks"], spec["index"])
     t0 = time.perf_counter()
-    result = stage.run_phase(spec["phase"], spec["index"], ctx) or {}
+    try:
+        result = stage.run_phase(spec["phase"], spec["index"], ctx) or {}
+    except CorpusError:
+        raise
+    except Exception as e:
+        raise TaskError(f"stage {pipe.labels[j]!r} failed in phase {spec['phase']!r} task {spec['index']}: "
+                        f"{type(e).__name__}: {e}\n{traceback.format_exc()}") from None
     result = {**result, "seconds": round(time.perf_counter() - t0, 4)}
     write_bytes_atomic(_marker(out, pipe.labels[j].replace("#", "_"), f"{spec['phase']}-{spec['index']:05d}.json"),
                        orjson.dumps(result))
@@ -372,7 +380,7 @@ def summarise(pipeline: Pipeline, seg_results: list[list[dict]], stage_results: 
         "quarantined": first.quarantined,
         "balanced": accounted == first.records_in,
         "bytes_in": bytes_in,
-        "bytes_out": steps[order[-1]].bytes_out if order else 0,
+        "bytes_out": sum(r["bytes_out"] for r in seg_results[-1]),
         "wall_seconds": round(wall, 3),
         "mb_per_s": round(bytes_in / 1e6 / wall, 3) if wall > 0 else None,
         "docs_per_s": round(first.records_in / wall, 1) if wall > 0 else None,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import bz2
 import glob
-import gzip
 import io
 import lzma
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Iterator
@@ -134,19 +134,77 @@ COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 def open_maybe_compressed(path: str) -> BinaryIO:
     """A buffered binary stream over a plain or compressed file (chosen by extension)."""
     if path.endswith(".gz"):
-        return io.BufferedReader(gzip.open(path, "rb"), 1 << 20)
+        return io.BufferedReader(_GzipStream(path), 1 << 20)
     if path.endswith((".zst", ".zstd")):
-        import zstandard
-
-        raw = open(path, "rb")
-        reader = zstandard.ZstdDecompressor(max_window_size=1 << 31).stream_reader(raw, read_size=1 << 20,
-                                                                                  closefd=True)
-        return io.BufferedReader(reader, 1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(_ZstdStream(path), 1 << 20)
     if path.endswith(".bz2"):
         return io.BufferedReader(bz2.open(path, "rb"), 1 << 20)
     if path.endswith(".xz"):
         return io.BufferedReader(lzma.open(path, "rb"), 1 << 20)
     return open(path, "rb", buffering=1 << 20)
+
+
+class _Decompressing(io.RawIOBase):
+    """Streams a (multi-member) compressed file and hands out every byte it could decode before
+    raising ``EOFError`` on a truncated last member, so a cut file loses only its tail."""
+
+    what = "compressed"
+
+    def __init__(self, path: str):
+        self._raw = open(path, "rb")
+        self._obj = self._new()
+        self._buf = b""
+        self._pos = 0
+        self._in_member = False
+
+    def _new(self):
+        raise NotImplementedError  # abstract
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:  # type: ignore[override]
+        while self._pos >= len(self._buf):
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                if self._in_member:
+                    raise EOFError(f"{self.what} stream ends in the middle of a frame (truncated file)")
+                return 0
+            out = []
+            while chunk:
+                self._in_member = True
+                out.append(self._obj.decompress(chunk))
+                if self._obj.eof:
+                    self._in_member = False
+                    chunk = self._obj.unused_data
+                    self._obj = self._new()
+                else:
+                    chunk = b""
+            self._buf, self._pos = b"".join(out), 0
+        n = min(len(buf), len(self._buf) - self._pos)
+        buf[:n] = self._buf[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _GzipStream(_Decompressing):
+    what = "gzip"
+
+    def _new(self):
+        return zlib.decompressobj(wbits=31)
+
+
+class _ZstdStream(_Decompressing):
+    what = "zstd"
+
+    def _new(self):
+        import zstandard
+
+        return zstandard.ZstdDecompressor(max_window_size=1 << 31).decompressobj()
 
 
 def strip_compression(name: str) -> str:
