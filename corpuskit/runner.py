@@ -275,6 +275,7 @@ def run(pipeline: Pipeline, inputs: list[str], output: str | os.PathLike, worker
         for k in range(len(segments) - 1):
             shutil.rmtree(_seg_dir(out, k), ignore_errors=True)
         shutil.rmtree(out / "_work" / "stages", ignore_errors=True)
+    remove_stale_tmp(out)  # left by workers that died and were retried
     write_bytes_atomic(run_file, orjson.dumps({"fingerprint": fp, "complete": True, "config": config,
                                                "inputs": inputs}, option=orjson.OPT_INDENT_2))
     return summary
