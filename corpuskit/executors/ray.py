@@ -18,6 +18,12 @@ from .. import progress
 from ..errors import ConfigError, CorpusError
 
 
+def runtime_env() -> dict[str, Any]:
+    """Workers see the driver's import path, so user plugins (``imports:``) load on every node
+    that shares the code's location."""
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}
+
+
 class RayExecutor:
     def __init__(self, workers: int, progress: bool = True, address: str | None = None, max_retries: int = 3):
         try:
@@ -30,8 +36,7 @@ class RayExecutor:
         self.max_retries = max_retries
         self._started = False
         if not ray.is_initialized():
-            env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-            kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": True,
+            kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "log_to_driver": True,
                                       "logging_level": "ERROR"}
             if address:
                 ray.init(address=address, **kwargs)
@@ -63,7 +68,7 @@ class RayExecutor:
                     try:
                         res = self.ray.get(ref)
                     except self.ray.exceptions.RayTaskError as e:
-                        cause = e.as_instanceof_cause()
+                        cause = getattr(e, "cause", None)
                         for p in pending:
                             self.ray.cancel(p, force=True)
                         if isinstance(cause, CorpusError):
