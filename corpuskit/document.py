@@ -19,8 +19,8 @@ CORE_FIELDS = (ID, TEXT, SOURCE, METADATA)
 
 CORE_SCHEMA = pa.schema(
     [
-        pa.field(ID, pa.string(), nullable=False),
-        pa.field(TEXT, pa.large_string(), nullable=False),
+        pa.field(ID, pa.string()),
+        pa.field(TEXT, pa.large_string()),
         pa.field(SOURCE, pa.string()),
         pa.field(METADATA, pa.string()),
     ]

@@ -151,3 +151,17 @@ steps:
     assert set(firsts.values()) <= out_ids
     assert summary["stages"]["test_first_word_dedup"]["partition"]["duplicates"] == summary["duplicates"]
     assert not (tmp_path / "out" / "_work" / "seg0").exists()  # intermediates cleaned
+
+
+def test_auto_reader_takes_jsonl_and_parquet_together(jsonl_corpus: Path, tmp_path: Path, real_docs: list[dict]):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    pq.write_table(pa.Table.from_pylist(real_docs[:100]), mixed / "a.parquet")
+    (mixed / "b.jsonl").write_text("".join(json.dumps(d) + "\n" for d in real_docs[100:150]))
+    y = write_yaml(tmp_path / "p.yaml", "reader: {type: auto}\n")
+    summary = run(Pipeline.from_yaml(y), [str(mixed)], tmp_path / "out", workers=1, show_progress=False)
+    assert summary["docs_out"] == 150 and summary["balanced"]
+    table = read_shards(tmp_path / "out")
+    assert sorted(table.column("id").to_pylist()) == sorted(d["id"] for d in real_docs[:150])
+    row = table.filter(pa.compute.equal(table.column("id"), "doc-00003")).to_pylist()[0]
+    assert json.loads(row["metadata"]) == {"url": real_docs[3]["url"]}
