@@ -181,6 +181,8 @@ def run_segment_task(spec: dict) -> dict:
     stats.steps.extend(step_stats)
     stats.docs_out = writer.rows
     stats.seconds = time.perf_counter() - t_start
+    # reading is interleaved with the steps: its time is what the task spent outside them
+    read_stats.seconds = max(0.0, stats.seconds - sum(s.seconds for s in step_stats))
     result = stats.to_dict()
     write_bytes_atomic(_marker(out, f"seg{k}", f"{part_name(i)}.json"), orjson.dumps(result))
     return result

@@ -260,3 +260,17 @@ def test_decode_html_prefers_valid_utf8_over_stale_header():
     assert text == page and used == "cp1252"
     assert html_meta('<HTML LANG="pt_BR"><title>\n Olá &amp; <b>adeus</b> </title>') == \
         {"html_lang": "pt-br", "title": "Olá & adeus"}
+
+
+def test_files_that_are_not_warc_are_quarantined(tmp_path):
+    doc = argparse.__doc__.encode()
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "notes.warc").write_bytes(doc)
+    (src / "notes.warc.gz").write_bytes(gzip.compress(doc))
+    (src / "fake.warc.gz").write_bytes(doc)  # named .gz, not gzip
+    summary = run(Pipeline(WarcReader(), []), [str(src)], tmp_path / "out", workers=1)
+    assert summary["balanced"] and summary["records_in"] == 3 and summary["quarantined"] == 3
+    errors = sorted(orjson.loads(x)["error"].split(":")[0]
+                    for p in (tmp_path / "out" / "quarantine").glob("*.jsonl") for x in p.read_text().splitlines())
+    assert errors == ["corrupt WARC data", "corrupt WARC data", "truncated or corrupt file"]

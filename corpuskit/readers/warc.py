@@ -43,7 +43,6 @@ class WarcParams(ReaderParams):
     favor_precision: bool = False
     #: extractions with fewer non-space characters than this are skipped as ``empty_text``
     min_text_chars: int = Field(1, ge=1)
-    #: documents per batch is ``batch_size``; web pages are small, so the base default stays
 
 
 @register_reader("warc")
@@ -102,6 +101,7 @@ class WarcReader(Reader):
         types = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.conversion
         n = 0
         in_record = False
+        failed = False
         try:
             stream = self._open(path)
         except OSError as e:
@@ -121,15 +121,19 @@ class WarcReader(Reader):
                         if batch is not None:
                             yield batch
         except (CorruptStream, EOFError) as e:
+            failed = True
             if not in_record:
                 ctx.records += 1
             where = f"record {n}" if in_record else f"after record {n}"
             ctx.quarantine(path, where, f"truncated or corrupt file: {e}")
-        except OSError as e:  # FastWARC: unreadable or unparseable WARC data
+        except Exception as e:  # FastWARC raises OSError on unparseable data; zstandard its ZstdError
+            if not isinstance(e, OSError) and type(e).__name__ != "ZstdError":
+                raise
+            failed = True
             if not in_record:
                 ctx.records += 1
             ctx.quarantine(path, f"record {n}" if in_record else f"after record {n}", f"corrupt WARC data: {e}")
-        if n == 0:
+        if n == 0 and not failed:
             ctx.warn(f"{path}: no response/resource/conversion records")
 
     @staticmethod
