@@ -29,6 +29,19 @@ SEED = 20241123
 # ---------------------------------------------------------------------------------------------
 # real text from the standard library
 # ---------------------------------------------------------------------------------------------
+def prose(doc: str) -> str:
+    """The prose paragraphs of a docstring: no doctests, signatures or option tables."""
+    keep = []
+    for para in doc.split("\n\n"):
+        words = para.split()
+        if len(words) < 12 or ">>>" in para:
+            continue
+        alpha = sum(1 for w in words if any(c.isalpha() for c in w) and not any(c in w for c in "()[]{}=_*`<>|"))
+        if alpha / len(words) >= 0.9:
+            keep.append(" ".join(words))
+    return "\n\n".join(keep)
+
+
 def stdlib_modules(limit: int) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(module name, module docstring, [(function, docstring)]) for modules with real prose."""
     out = []
@@ -39,11 +52,11 @@ def stdlib_modules(limit: int) -> list[tuple[str, str, list[tuple[str, str]]]]:
             tree = ast.parse(path.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
-        doc = ast.get_docstring(tree) or ""
-        funcs = [(n.name, ast.get_docstring(n) or "") for n in tree.body
+        doc = prose(ast.get_docstring(tree) or "")
+        funcs = [(n.name, prose(ast.get_docstring(n) or "")) for n in ast.walk(tree)
                  if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
         funcs = [(n, d) for n, d in funcs if len(d) > 80]
-        if len(doc) + sum(len(d) for _, d in funcs) < 1500:
+        if len(doc) + sum(len(d) for _, d in funcs) < 1000:
             continue
         out.append((".".join(path.relative_to(STDLIB).with_suffix("").parts), doc, funcs))
         if len(out) >= limit:
@@ -104,7 +117,7 @@ def build_web(out: Path, rng: random.Random) -> int:
     modules = stdlib_modules(10_000)
     modules = modules[: len(modules) * 2 // 3]
     for i, (name, doc, funcs) in enumerate(modules):
-        paras = [doc] + [f"{f}: {d}" for f, d in funcs[:12]]
+        paras = [doc] + [d for _, d in funcs[:12]]
         if i % 17 == 3:
             paras.insert(1, PII_LINES[i % len(PII_LINES)])
         url = f"https://docs.example.net/python/{name}.html"
@@ -161,12 +174,12 @@ def build_books(out: Path) -> int:
             chapters.append(f"Chapter: {name}\n\n{doc}\n\n" + "\n\n".join(d for _, d in funcs))
         (out / f"manual-{k // 6:02d}.txt").write_text("\n\n\n".join(chapters), encoding="utf-8")
         n += 1
-    for path in sorted(ZH_DIR.glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        if path.stem == "taohuayuanji":
-            (out / f"zh-{path.stem}.txt").write_bytes(text.encode("gb18030"))
-        else:
-            (out / f"zh-{path.stem}.txt").write_text(text, encoding="utf-8")
+    zh_books = {"classics": ["daodejing", "lunyu", "yueyanglouji"], "stories": ["taohuayuanji", "tangshi"],
+                "modern": ["modern-data", "modern-city"]}
+    for name, parts in zh_books.items():
+        text = "\n\n".join((ZH_DIR / f"{p}.txt").read_text(encoding="utf-8") for p in parts)
+        encoding = "gb18030" if name == "stories" else "utf-8"  # readers must detect it
+        (out / f"zh-{name}.txt").write_bytes(text.encode(encoding))
         n += 1
     return n
 
@@ -213,12 +226,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.output)
+    if out.exists() and not args.build_only:
+        shutil.rmtree(out)  # the demo always starts afresh
     counts = build(out / "raw")
     print(f"demo corpus in {out / 'raw'}: {counts}")
     if args.build_only:
         return 0
-    from .demo_chain import run_chain
-    return run_chain(out, args.workers)
+    from .chain import ChainConfig, run_chain
+
+    raw = out / "raw"
+    run_chain(ChainConfig(
+        output=out, workers=args.workers,
+        inputs={"web": str(raw / "web"), "zh_web": str(raw / "web"), "books": str(raw / "books"),
+                "code": str(raw / "code")},
+        # a small corpus: a small vocabulary, small shards
+        tokenizer="llama-bpe-32k", tokenizer_set=["sentencepiece.vocab_size=3000"], shard_tokens=100_000,
+        valid_fraction=0.05, weights=["books=2", "code=0.5"]))
+    return 0
 
 
 if __name__ == "__main__":

@@ -86,7 +86,6 @@ def run_segment_task(spec: dict) -> dict:
     seg = pipe.segments()[k]
     last = k == len(pipe.segments()) - 1
     stats = TaskStats()
-    t_start = time.perf_counter()
     task_label = spec["label"]
 
     order: list[int] = ([seg.apply_stage] if seg.apply_stage is not None else []) + seg.steps
@@ -108,6 +107,7 @@ def run_segment_task(spec: dict) -> dict:
 
     ctx = ReadContext(strict=spec["strict"])
     read_stats = StepStats("read", "read")
+    t_start = time.perf_counter()  # after model set-up: the task's time is reading and steps
     if k == 0:
         source: Iterator[pa.RecordBatch] = pipe.reader.read(ReaderTask.from_dict(spec["reader_task"]), ctx)
     else:
@@ -119,8 +119,14 @@ def run_segment_task(spec: dict) -> dict:
         writer = ParquetShardWriter(_seg_dir(out, k) / f"{part_name(i)}.parquet", compression_level=1)
     excl = ExclusionWriter(out / "excluded" / f"{part_name(i)}-s{k}.parquet", pipe.writer.excluded,
                            pipe.writer.excluded_per_reason)
+    it = iter(source)
     try:
-        for batch in source:
+        while True:
+            t0 = time.perf_counter()
+            batch = next(it, None)
+            read_stats.seconds += time.perf_counter() - t0
+            if batch is None:
+                break
             nb = text_bytes(batch)
             read_stats.docs_out += batch.num_rows
             read_stats.bytes_out += nb
@@ -160,7 +166,9 @@ def run_segment_task(spec: dict) -> dict:
                 scan.scan(batch)
                 scan.stats.seconds += time.perf_counter() - t0  # type: ignore[union-attr]
         if scan is not None:
+            t0 = time.perf_counter()
             scan.end_scan()
+            scan.stats.seconds += time.perf_counter() - t0  # type: ignore[union-attr]
         writer.close()
         excl.close()
     except BaseException:
@@ -179,10 +187,10 @@ def run_segment_task(spec: dict) -> dict:
         if ctx.quarantined:
             write_quarantine(out / "quarantine" / f"{part_name(i)}.jsonl", ctx.quarantined)
     stats.steps.extend(step_stats)
+    if scan is not None:  # the scan's time, under the stage's name (its documents count in the apply)
+        stats.steps.append(scan.stats)  # type: ignore[arg-type]
     stats.docs_out = writer.rows
     stats.seconds = time.perf_counter() - t_start
-    # reading is interleaved with the steps: its time is what the task spent outside them
-    read_stats.seconds = max(0.0, stats.seconds - sum(s.seconds for s in step_stats))
     result = stats.to_dict()
     write_bytes_atomic(_marker(out, f"seg{k}", f"{part_name(i)}.json"), orjson.dumps(result))
     return result

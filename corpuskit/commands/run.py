@@ -103,7 +103,7 @@ def cmd_steps(args: argparse.Namespace) -> int:
     def params(cls) -> str:
         parts = []
         for name, f in cls.Params.model_fields.items():
-            default = "required" if f.is_required() else repr(f.default)
+            default = "required" if f.is_required() else repr(f.get_default(call_default_factory=True))
             parts.append(f"{name}={default}")
         return ", ".join(parts)
 
