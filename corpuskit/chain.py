@@ -54,7 +54,7 @@ def run_chain(cfg: ChainConfig) -> dict:
     for kind, inp in cfg.inputs.items():
         if kind not in PIPELINES:
             raise CorpusError(f"unknown input kind {kind!r}; valid: {', '.join(PIPELINES)}")
-        run_dir = out / "runs" / kind
+        run_dir = out / kind.replace("_", "-")
         _call(["run", str(cfg.pipelines_dir / PIPELINES[kind]), "--input", inp, "--output", str(run_dir),
                "--workers", str(cfg.workers), "--executor", cfg.executor, "--no-progress"], log)
         runs.append(run_dir)
