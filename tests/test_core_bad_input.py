@@ -24,11 +24,10 @@ def jsonl_bytes(docs: list[dict]) -> bytes:
     return b"".join(json.dumps(d).encode() + b"\n" for d in docs)
 
 
-@pytest.fixture
-def bad_corpus(tmp_path: Path, real_docs: list[dict]) -> tuple[Path, int]:
+@pytest.fixture(scope="module")
+def bad_corpus(tmp_path_factory: pytest.TempPathFactory, real_docs: list[dict]) -> tuple[Path, int]:
     """Every kind of bad input next to good documents; returns the folder and the number of good docs."""
-    root = tmp_path / "bad"
-    root.mkdir()
+    root = tmp_path_factory.mktemp("bad")
     good = real_docs[:200]
     lines = jsonl_bytes(good[:50]).split(b"\n")
     lines.insert(10, b'{"id": "broken", "text": "no closing brace"')          # malformed JSON, line 11
