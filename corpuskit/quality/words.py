@@ -39,30 +39,40 @@ def _cls(chars: str) -> str:
     return "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars)))
 
 
-_PRE = f"(?:\\.\\.+|……|[{_cls(_PUNCT + _QUOTES + _CURRENCY + '§%=—–')}]|\\p{{So}})"
+_PRE = f"(?:\\.\\.+|……|[{_cls(_PUNCT + _QUOTES + _CURRENCY + '§%=—–+')}]|\\p{{So}})"
 _SUF = f"(?:\\.+|……|['’][sS]|[{_cls(_PUNCT + _QUOTES + '—–')}]|\\p{{So}})"
-AFFIX_RE = f"^(?P<pre>{_PRE}*)(?P<core>.*?)(?P<suf>{_SUF}*)$"
+PREFIX_RUN_RE = f"^{_PRE}+"
+SUFFIX_RUN_RE = f"{_SUF}+$"
 #: one affix token: an ellipsis, a clitic 's, or one character
-AFFIX_TOKEN_RE = r"(\.\.+|……|['’][sS]|.)"
-#: a "." after these is split off as a suffix (spaCy: lower-case letter, digit, %, punctuation, two capitals)
-DOT_SPLITS_AFTER_RE = f"(?:[0-9\\p{{Ll}}%²\\-+{_cls(_PUNCT + _QUOTES)}]|\\p{{Lu}}\\p{{Lu}})$"
-URL_RE = (r"^(?:[\pL\pN_+\-.]{2,}://)?(?:\S+(?::\S*)?@)?(?:(?:[1-9]\d?|1\d\d|2[01]\d|22[0-3])"
+AFFIX_TOKEN_RE = r"\.\.+|……|['’][sS]|."
+#: a "." after these is split off as a suffix (spaCy: lower-case or uncased letter, digit, %, punctuation,
+#: two capitals); otherwise it stays (``U.S.``, ``A.``)
+DOT_SPLITS_AFTER_RE = f"(?:[0-9\\p{{Ll}}\\p{{Lo}}%²\\-+{_cls(_PUNCT + _QUOTES)}]|[\\p{{Lu}}\\p{{Lo}}][\\p{{Lu}}\\p{{Lo}}])$"
+URL_RE = (r"^(?:[\pL\pN_+\-.][\pL\pN_+\-.]+://)?(?:\S+(?::\S*)?@)?(?:(?:[1-9]\d?|1\d\d|2[01]\d|22[0-3])"
           r"(?:\.(?:1?\d{1,2}|2[0-4]\d|25[0-5])){2}\.(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-4])|"
-          r"(?:(?:[A-Za-z0-9\x{a1}-\x{ffff}][A-Za-z0-9\x{a1}-\x{ffff}_-]{0,62})?[A-Za-z0-9\x{a1}-\x{ffff}]\.)+"
-          r"\p{Ll}{2,63})(?::\d{2,5})?(?:[/?#]\S*)?$")
+          r"(?:[\pL\pN](?:[\pL\pN_-]*[\pL\pN])?\.)+\p{Ll}\p{Ll}+)(?::\d\d+)?(?:[/?#]\S*)?$")
+URL_HINT_RE = r"\.\p{Ll}\p{Ll}|://|@"
 _Q = _cls("'\"”“‘’`")
 #: (pattern, replacement) infix splits, each applied twice so overlapping matches are all split
 INFIXES = [
-    (r"(\.\.+|…|\p{So})", r" \1 "),
+    (r"\.\.+|…|\p{So}", r" \0 "),
     (r"([0-9])([+\-*^])([0-9-])", r"\1 \2 \3"),
-    (f"([\\p{{Ll}}{_Q}])(\\.)([\\p{{Lu}}{_Q}])", r"\1 \2 \3"),
+    (f"([\\p{{Ll}}\\p{{Lo}}{_Q}])(\\.)([\\p{{Lu}}\\p{{Lo}}{_Q}])", r"\1 \2 \3"),
     (r"(\pL)(,)(\pL)", r"\1 \2 \3"),
     (r"([\pL0-9])(---|--|——|-|–|—|~)(\pL)", r"\1 \2 \3"),
     (r"([\pL0-9])([:<>=/])(\pL)", r"\1 \2 \3"),
 ]
 INFIX_ANY_RE = f"\\.\\.|[…+\\-*^.,–—~:<>=/]|\\p{{So}}"
+UNIT_HINT_RE = f"[0-9](?:{_UNITS}|[{_cls(_CURRENCY)}]|\\+)$"
 UNIT_SUFFIX_RE = f"^(.*[0-9])({_UNITS}|[{_cls(_CURRENCY)}]|\\+)$"
 PLAIN_RE = r"^[\pL]+$"
+
+
+@lru_cache(maxsize=1)
+def _single_specials() -> pa.Array:
+    """Special cases spaCy keeps as one token although they hold affix characters (``"):"``, ``"'s"``)."""
+    raw = json.loads(resources.files(__package__).joinpath("data/en_tokenizer_exceptions.json").read_text("utf-8"))
+    return pa.array([k for k, v in raw.items() if len(v) == 1 and not k.isalnum()], pa.large_string())
 
 
 @lru_cache(maxsize=1)
@@ -107,49 +117,165 @@ def _exception_lookup(chunks: pa.Array) -> pa.Array:
     return pc.take(values, idx)
 
 
+def _offsets(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Byte offsets and data of a large_string array (no nulls)."""
+    bufs = arr.buffers()
+    offs = np.frombuffer(bufs[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offs, data
+
+
+def _slice(arr: pa.Array, start: np.ndarray, length: np.ndarray) -> pa.Array:
+    """Per-row byte slices ``arr[i][start[i]:start[i]+length[i]]`` (short slices: affixes)."""
+    offs, data = _offsets(arr)
+    new = np.zeros(len(arr) + 1, np.int64)
+    np.cumsum(length, out=new[1:])
+    idx = np.repeat(offs[:-1] + start - new[:-1], length) + np.arange(new[-1], dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(len(arr), pa.py_buffer(new), pa.py_buffer(data[idx].tobytes()))
+
+
+def _nbytes(arr: pa.Array) -> np.ndarray:
+    return pc.binary_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _mask(arr: pa.Array, pattern: str) -> pa.Array:
+    return pc.match_substring_regex(arr, pattern)
+
+
 def _split_core(core: pa.Array) -> pa.Array:
     """Exceptions, digit+unit suffixes and infix splits of a chunk's core (affixes removed)."""
     exc = _exception_lookup(core)
-    plain = pc.is_valid(exc)
 
-    def rest(c: pa.Array) -> pa.Array:
-        c = pc.replace_substring_regex(c, UNIT_SUFFIX_RE, r"\1 \2")
-        not_url = pc.invert(pc.match_substring_regex(c, URL_RE))
-        has_infix = pc.and_(not_url, pc.match_substring_regex(c, INFIX_ANY_RE))
+    def infix(x: pa.Array) -> pa.Array:
+        for pat, rep in INFIXES:
+            def one(y: pa.Array, pat: str = pat, rep: str = rep) -> pa.Array:
+                y = pc.replace_substring_regex(y, pat, rep)
+                return pc.replace_substring_regex(y, pat, rep)
+            x = _subset_apply(x, _mask(x, pat), one)
+        return x
 
-        def infix(x: pa.Array) -> pa.Array:
-            for pat, rep in INFIXES:
-                x = pc.replace_substring_regex(x, pat, rep)
-                x = pc.replace_substring_regex(x, pat, rep)
-            return x
-        return _subset_apply(c, has_infix, infix)
-    out = _subset_apply(core, pc.invert(plain), rest)
+    def work(c: pa.Array) -> pa.Array:
+        c = _subset_apply(c, _mask(c, UNIT_HINT_RE), lambda x: pc.replace_substring_regex(x, UNIT_SUFFIX_RE, r"\1 \2"))
+        maybe_url = _mask(c, URL_HINT_RE)
+        c = _subset_apply(c, maybe_url, lambda x: _subset_apply(x, pc.invert(_mask(x, URL_RE)), infix))
+        return _subset_apply(c, pc.invert(maybe_url), infix)
+    todo = pc.and_(pc.is_null(exc), _mask(core, f"{UNIT_HINT_RE}|{INFIX_ANY_RE}"))
+    out = _subset_apply(core, todo, work)
     return pc.coalesce(exc, out)
 
 
 def _split_chunks(chunks: pa.Array) -> pa.Array:
-    """One whitespace-free chunk -> its spaCy-style tokens separated by spaces."""
+    """Whitespace-free chunks -> their spaCy-style tokens separated by spaces.
+
+    Prefix and suffix runs are found with capture-free patterns (RE2 runs those as a DFA) and
+    cut out by byte offsets; only the rarer rules run on the subsets they concern."""
     _, _, dots = _exceptions()
-    parts = pc.extract_regex(chunks, AFFIX_RE)
-    pre, core, suf = (parts.field(i) for i in range(3))
-    starts_dot = pc.match_substring_regex(suf, r"^\.(?:[^.]|$)")
-    core_dot = pc.binary_join_element_wise(core, pa.scalar(".", core.type), pa.scalar("", core.type))
-    move = pc.and_(starts_dot, pc.and_(pc.greater(pc.utf8_length(core), 0),
-                                       pc.or_(pc.is_in(core_dot, value_set=dots),
-                                              pc.invert(pc.match_substring_regex(core, DOT_SPLITS_AFTER_RE)))))
-    core = pc.if_else(move, core_dot, core)
-    suf = pc.if_else(move, pc.utf8_slice_codeunits(suf, 1), suf)
-    pre = pc.replace_substring_regex(pre, AFFIX_TOKEN_RE, r"\1 ")
-    suf = pc.replace_substring_regex(suf, AFFIX_TOKEN_RE, r" \1")
-    return pc.binary_join_element_wise(pre, _split_core(core), suf, pa.scalar("", core.type))
+    t = chunks.type
+    rest = pc.replace_substring_regex(chunks, PREFIX_RUN_RE, "")
+    pre_len = _nbytes(chunks) - _nbytes(rest)
+    core = pc.replace_substring_regex(rest, SUFFIX_RUN_RE, "")
+    core_len = _nbytes(core)
+    suf_len = _nbytes(rest) - core_len
+    suf = _slice(rest, core_len, suf_len)
+    pre = _slice(chunks, np.zeros(len(chunks), np.int64), pre_len)
+    has_pre = pre_len > 0
+    if has_pre.any():
+        # "+" is a prefix only before a non-digit ("+1" stays whole)
+        plus = _subset_mask(pre, has_pre, r"\+$") & _subset_mask(core, has_pre, r"^[0-9]")
+        if plus.any():
+            pm = pa.array(plus)
+            core = pc.if_else(pm, pc.binary_join_element_wise(pa.scalar("+", t), core, pa.scalar("", t)), core)
+            pre = pc.if_else(pm, pc.utf8_slice_codeunits(pre, 0, -1), pre)
+            pre_len = _nbytes(pre)
+            has_pre = pre_len > 0
+    # a final "." stays on abbreviations and after a single capital ("Mr.", "U.S.", "A.")
+    soffs, sdata = _offsets(suf)
+    first = np.zeros(len(suf), np.uint8)
+    second = np.zeros(len(suf), np.uint8)
+    nz = suf_len > 0
+    first[nz] = sdata[soffs[:-1][nz]]
+    two = suf_len > 1
+    second[two] = sdata[soffs[:-1][two] + 1]
+    starts_dot = (first == 46) & (second != 46) & (core_len > 0)
+    if starts_dot.any():
+        sd = pa.array(starts_dot)
+        core_dot = pc.binary_join_element_wise(core, pa.scalar(".", t), pa.scalar("", t))
+        keep_dot = (np.asarray(pc.is_in(core_dot, value_set=dots).to_numpy(zero_copy_only=False), dtype=bool)
+                    | ~_subset_mask(core, starts_dot, DOT_SPLITS_AFTER_RE))
+        move = pa.array(starts_dot & keep_dot)
+        core = pc.if_else(move, core_dot, core)
+        suf = pc.if_else(move, pc.utf8_slice_codeunits(suf, 1), suf)
+        suf_len = _nbytes(suf)
+        del sd
+    if has_pre.any():
+        pre = _subset_apply(pre, pa.array(has_pre), lambda x: pc.replace_substring_regex(x, AFFIX_TOKEN_RE, r"\0 "))
+    if (suf_len > 0).any():
+        suf = _subset_apply(suf, pa.array(suf_len > 0), lambda x: pc.replace_substring_regex(x, AFFIX_TOKEN_RE, r" \0"))
+    return pc.binary_join_element_wise(pre, _split_core(core), suf, pa.scalar("", t))
+
+
+def _subset_mask(arr: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
+    """``pattern`` matched on the rows where ``rows`` holds; False elsewhere."""
+    out = np.zeros(len(arr), bool)
+    if rows.any():
+        sel = np.flatnonzero(rows)
+        out[sel] = np.asarray(_mask(arr.take(pa.array(sel)), pattern).to_numpy(zero_copy_only=False), dtype=bool)
+    return out
+
+
+def _merge_specials(tokens: pa.Array, chunk: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """spaCy re-joins split tokens that spell a special case (``"):"``, ``"'s"``, ``"8)"``)."""
+    keys = _single_specials()
+    n = len(tokens)
+    if n < 2:
+        return tokens, chunk
+    lens = _nbytes(tokens)
+    cand = np.flatnonzero((chunk[:-1] == chunk[1:]) & (lens[:-1] + lens[1:] <= 6))
+    if len(cand) == 0:
+        return tokens, chunk
+    a, b = tokens.take(pa.array(cand)), tokens.take(pa.array(cand + 1))
+    pair = pc.binary_join_element_wise(a, b, pa.scalar("", tokens.type))
+    hit = np.asarray(pc.is_in(pair, value_set=keys).to_numpy(zero_copy_only=False), dtype=bool)
+    if not hit.any():
+        return tokens, chunk
+    pos, pairs = cand[hit], pair.filter(pa.array(hit))
+    ok = np.ones(len(pos), bool)
+    ok[1:] = pos[1:] != pos[:-1] + 1  # overlapping pairs: the left one wins
+    pos, pairs = pos[ok], pairs.filter(pa.array(ok))
+    idx = np.arange(n, dtype=np.int64)
+    idx[pos] = n + np.arange(len(pos))
+    keep = np.ones(n, bool)
+    keep[pos + 1] = False
+    merged = pa.concat_arrays([tokens, pairs.cast(tokens.type)]).take(pa.array(idx[keep]))
+    return merged, chunk[keep]
+
+
+#: texts are tokenized in slices of about this many bytes, which bounds the intermediate arrays
+SLICE_BYTES = 4 << 20
 
 
 def tokenize(texts: pa.Array, cjk_chars: bool = True) -> tuple[pa.Array, np.ndarray]:
     """Tokens of every text, flattened, and the index of the text each token came from."""
     texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    sizes = _nbytes(texts) if len(texts) else np.zeros(0, np.int64)
+    if sizes.sum() <= SLICE_BYTES or len(texts) < 2:
+        return _tokenize(texts, cjk_chars)
+    bounds = np.searchsorted(np.cumsum(sizes), np.arange(SLICE_BYTES, sizes.sum(), SLICE_BYTES), side="right")
+    edges = [0, *sorted(set(int(b) for b in bounds if 0 < b < len(texts))), len(texts)]
+    toks, docs = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        t, d = _tokenize(texts.slice(a, b - a), cjk_chars)
+        toks.append(t)
+        docs.append(d + a)
+    return pa.concat_arrays(toks), np.concatenate(docs)
+
+
+def _tokenize(texts: pa.Array, cjk_chars: bool) -> tuple[pa.Array, np.ndarray]:
     if cjk_chars and len(texts):
         has_cjk = pc.match_substring_regex(texts, CJK_SPLIT_CLASS)
-        texts = _subset_apply(texts, has_cjk, lambda t: pc.replace_substring_regex(t, f"({CJK_SPLIT_CLASS})", r" \1 "))
+        texts = _subset_apply(texts, has_cjk, lambda t: pc.replace_substring_regex(t, CJK_SPLIT_CLASS, r" \0 "))
     chunks, chunk_doc = _flatten(pc.utf8_split_whitespace(texts))
     if len(chunks) == 0:
         return chunks, chunk_doc.astype(np.int64)
@@ -161,6 +287,7 @@ def tokenize(texts: pa.Array, cjk_chars: bool = True) -> tuple[pa.Array, np.ndar
     if not pc.any(needs_split).as_py():
         return processed, chunk_doc.astype(np.int64)
     tokens, tok_chunk = _flatten(pc.utf8_split_whitespace(processed))
+    tokens, tok_chunk = _merge_specials(tokens, tok_chunk)
     return tokens, chunk_doc[tok_chunk].astype(np.int64)
 
 
@@ -192,11 +319,17 @@ class Words:
         return self._cache["lengths"]
 
     @property
+    def dictionary_encoded(self) -> pa.DictionaryArray:
+        """The tokens as an Arrow dictionary array: ``dictionary`` holds each distinct token once."""
+        if "dict" not in self._cache:
+            self._cache["dict"] = pc.dictionary_encode(self.tokens)
+        return self._cache["dict"]
+
+    @property
     def ids(self) -> np.ndarray:
         """A batch-wide integer id per distinct token string (equal strings, equal ids)."""
         if "ids" not in self._cache:
-            enc = pc.dictionary_encode(self.tokens)
-            self._cache["ids"] = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            self._cache["ids"] = self.dictionary_encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return self._cache["ids"]
 
     def match(self, pattern: str) -> np.ndarray:
@@ -266,3 +399,9 @@ def _merge(n: int, rows_a: np.ndarray, a: Words, rows_b: np.ndarray, b: Words) -
     order = np.argsort(doc, kind="stable")
     tokens = pa.concat_arrays([a.tokens, b.tokens.cast(a.tokens.type)]).take(pa.array(order))
     return Words(tokens, doc[order], n)
+
+
+def remember(batch: pa.RecordBatch, words: Words, cjk_chars: bool = True) -> None:
+    """Record ``words`` as the tokens of ``batch`` (a step that rewrote the text and already knows
+    its tokens, like C4's line cleaning, saves the next word-based step a tokenization)."""
+    _last[cjk_chars] = (batch.column("id"), batch.column("text"), words)
