@@ -36,6 +36,31 @@ def ray_instance():
     ray.shutdown()
 
 
+@pytest.fixture(scope="module")
+def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from corpuskit.demo import build
+
+    root = tmp_path_factory.mktemp("demo")
+    build(root)
+    return root
+
+
+@pytest.mark.parametrize("pipeline, part", [("web", "web"), ("books", "books"), ("code", "code")])
+def test_ready_pipelines_on_ray_match_local(ray_instance, demo_corpus: Path, tmp_path: Path, pipeline: str,
+                                           part: str):
+    path = Path(__file__).parent.parent / "pipelines" / f"{pipeline}.yaml"
+    local = run(Pipeline.from_yaml(path), [str(demo_corpus / part)], tmp_path / "local", workers=2,
+                show_progress=False)
+    on_ray = run(Pipeline.from_yaml(path), [str(demo_corpus / part)], tmp_path / "ray", workers=2, executor="ray",
+                 show_progress=False)
+    assert local["balanced"] and local["docs_out"] > 0
+    assert digests(tmp_path / "local") == digests(tmp_path / "ray")
+    keys = ("records_in", "docs_out", "dropped", "duplicates", "quarantined", "balanced")
+    assert {k: local[k] for k in keys} == {k: on_ray[k] for k in keys}
+    assert [(s["name"], s["drops"], s["counters"]) for s in local["steps"]] == \
+        [(s["name"], s["drops"], s["counters"]) for s in on_ray["steps"]]
+
+
 def test_ray_matches_local(ray_instance, jsonl_corpus: Path, tmp_path: Path):
     y = tmp_path / "p.yaml"
     y.write_text(PIPELINE)
