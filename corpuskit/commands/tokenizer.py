@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--holdout-from", default=None, metavar="TRAIN_OUTPUT",
                    help="measure only on the documents this training run held out (sample.holdout)")
+    e.add_argument("--time", type=float, default=0.5,
+                   help="seconds of repeated encoding per tokenizer and group for the MB/s figure")
     e.add_argument("--no-plot", action="store_true")
     e.set_defaults(func=cmd_eval)
 
@@ -62,7 +64,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        group_by=[g.strip() for g in args.group_by.split(",") if g.strip()],
                        max_bytes=args.max_bytes_per_group, seed=args.seed,
                        only=[o.strip() for o in args.only.split(",")] if args.only else None,
-                       holdout_from=args.holdout_from, min_docs=args.min_docs, plot=not args.no_plot)
+                       holdout_from=args.holdout_from, min_docs=args.min_docs, repeat_time=args.time,
+                       plot=not args.no_plot)
     print(markdown(results))
     print(f"wrote {args.output}/eval.json, eval.md" + ("" if args.no_plot else ", eval.png"))
     return 0

@@ -29,6 +29,8 @@ class ReaderParams(BaseModel):
 
     #: documents per batch handed to the steps
     batch_size: int = Field(2048, ge=1)
+    #: a batch is cut at this many characters of text (bounds the memory of every step)
+    batch_bytes: int = Field(16 << 20, ge=1 << 16)
     #: records larger than this many bytes are quarantined (0: no limit)
     max_doc_bytes: int = Field(64 << 20, ge=0)
     #: the ``source`` of every document; default: the record's own source, else the file's stem

@@ -107,7 +107,7 @@ class CodeRepoReader(Reader):
 
     def read(self, task: ReaderTask, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
         p: CodeRepoParams = self.params  # type: ignore[assignment]
-        builder = BatchBuilder(p.batch_size)
+        builder = BatchBuilder(p.batch_size, p.batch_bytes)
         root = task.root
         source = p.source or os.path.basename(root.rstrip("/")) or "code"
         for path in task.paths:

@@ -26,7 +26,7 @@ class JsonlReader(Reader):
 
     def read(self, task: ReaderTask, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
         p: JsonlParams = self.params  # type: ignore[assignment]
-        builder = BatchBuilder(p.batch_size)
+        builder = BatchBuilder(p.batch_size, p.batch_bytes)
         for path in task.paths:
             rel = self.relpath(path, task.root)
             fallback_source = p.source or default_source(path)

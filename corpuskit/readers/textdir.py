@@ -29,8 +29,6 @@ class TextDirParams(ReaderParams):
     task_files: int = Field(2000, ge=1)
     #: turn CRLF / CR line ends into LF (Windows and old Mac files)
     normalize_newlines: bool = True
-    #: batch size cap in bytes of text (books are large: a 2048-book batch could be gigabytes)
-    batch_bytes: int = Field(64 << 20, ge=1)
 
 
 @register_reader("text")

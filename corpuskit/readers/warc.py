@@ -86,7 +86,7 @@ class WarcReader(Reader):
     # -- reading -------------------------------------------------------------------------
     def read(self, task: ReaderTask, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
         p: WarcParams = self.params  # type: ignore[assignment]
-        builder = BatchBuilder(p.batch_size)
+        builder = BatchBuilder(p.batch_size, p.batch_bytes)
         for path in task.paths:
             yield from self._read_file(path, self.relpath(path, task.root), builder, ctx)
         last = builder.flush()

@@ -102,7 +102,7 @@ class PreTokenizeConfig(_Strict):
     regex: Literal["gpt2", "cl100k", "metaspace"] = "cl100k"
     #: cut runs of Han/kana characters into pre-tokens of at most this many characters
     #: (0: off; a run of Chinese is otherwise one pre-token, slow to encode and train)
-    cjk_max_chars: int = Field(4, ge=0)
+    cjk_max_chars: int = Field(16, ge=0)
     #: cut digit runs into groups of at most this many digits (0: off)
     digits_max: int = Field(0, ge=0)
     #: cut whitespace runs (not newlines) into blocks of this many characters (0: off)

@@ -88,6 +88,9 @@ def sp_to_tokenizer(proto: Any, add_bos: bool = False, add_eos: bool = False):
 
     special = [AddedToken(p.piece, special=True, normalized=False)
                for p in pieces if p.type in (CONTROL, UNKNOWN)]
+    # added tokens split the text before normalisation, so the text after a user-defined piece
+    # gets its own dummy prefix (as in transformers' legacy LLaMA tokenizer); SentencePiece adds
+    # it only at the start.  Plain text without such pieces gives SentencePiece's ids exactly.
     user = [AddedToken(p.piece, special=False, normalized=False) for p in pieces if p.type == USER_DEFINED]
     if special:
         tok.add_special_tokens(special)

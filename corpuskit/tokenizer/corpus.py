@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from ..errors import ConfigError
 from ..readers.base import ReadContext, Reader, ReaderTask
 from ..registry import reader_class
 from .config import MixConfig
@@ -51,7 +50,9 @@ def guess_reader(inputs: list[str]) -> str:
     return "jsonl"
 
 
-def make_reader(inputs: list[str], kind: str | None = None, batch_size: int = 1024) -> Reader:
+def make_reader(inputs: list[str], kind: str | None = None, batch_size: int = 256) -> Reader:
+    """A streaming reader; small batches, because a batch of long documents (books) is the
+    largest transient allocation besides the sample itself."""
     kind = kind or guess_reader(inputs)
     params: dict = {"batch_size": batch_size}
     if kind in ("parquet", "arrow"):
@@ -141,9 +142,3 @@ class GroupMapper:
         codes = dict_arr.indices.to_numpy(zero_copy_only=False)
         lut = np.array([self.group_of(v) for v in dict_arr.dictionary.to_pylist()], dtype=np.int32)
         return lut[codes] if len(lut) else np.zeros(len(values), np.int32)
-
-
-def check_inputs(inputs: list[str]) -> None:
-    for spec in inputs:
-        if not any(ch in spec for ch in "*?[") and not Path(spec).exists():
-            raise ConfigError(f"input {spec!r} does not exist")

@@ -11,42 +11,58 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ..errors import CorpusError
 from .config import HFConfig, PreTokenizeConfig, TrainConfig
 from .convert import SPIECE, set_post_processor
 
 GPT2_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 CL100K_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
                 r"""|\s*[\r\n]+|\s+(?!\S)|\s+""")
-REGEXES = {"gpt2": GPT2_REGEX, "cl100k": CL100K_REGEX}
-CJK_CLASS = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
+CJK_CHARS = r"\p{Han}\p{Hiragana}\p{Katakana}"
 BYTE_PIECES = [f"<0x{i:02X}>" for i in range(256)]
 
 
+def split_regex(pt: PreTokenizeConfig) -> str:
+    """The GPT-2 or cl100k regex with the guards folded in (one regex pass, no extra split):
+    letters exclude CJK, which gets its own bounded alternative; digit and blank runs are bounded.
+    With every guard off this is exactly the original regex."""
+    letters = rf"[\p{{L}}&&[^{CJK_CHARS}]]" if pt.cjk_max_chars else r"\p{L}"
+    cjk = rf"[{CJK_CHARS}]{{1,{pt.cjk_max_chars}}}"
+    blank = rf"{{1,{pt.whitespace_max}}}" if pt.whitespace_max else "+"
+    if pt.regex == "gpt2":
+        digits = rf" ?\p{{N}}{{1,{pt.digits_max}}}" if pt.digits_max else r" ?\p{N}+"
+        parts = ["'s|'t|'re|'ve|'m|'ll|'d", f" ?{letters}+"] + ([f" ?{cjk}"] if pt.cjk_max_chars else []) + \
+                [digits, r" ?[^\s\p{L}\p{N}]+", rf"\s{blank}(?!\S)", rf"\s{blank}"]
+    elif pt.regex == "cl100k":
+        lead = r"[^\r\n\p{L}\p{N}]?"
+        parts = [r"(?i:'s|'t|'re|'ve|'m|'ll|'d)", f"{lead}{letters}+"] + ([f"{lead}{cjk}"] if pt.cjk_max_chars else []) \
+            + [rf"\p{{N}}{{1,{pt.digits_max or 3}}}", r" ?[^\s\p{L}\p{N}]+[\r\n]*", r"\s*[\r\n]+",
+               rf"\s{blank}(?!\S)", rf"\s{blank}"]
+    else:
+        raise ValueError(f"no split regex for {pt.regex!r}")
+    return "|".join(parts)
+
+
 def guard_regex(pt: PreTokenizeConfig) -> str | None:
-    """The alternatives the guard split isolates before the main regex (None: no guard)."""
+    """For the metaspace (Unigram) pre-tokenizer: a split isolating bounded CJK and digit runs."""
     alts = []
     if pt.cjk_max_chars:
-        alts.append(f"{CJK_CLASS}{{1,{pt.cjk_max_chars}}}")
+        alts.append(f"[{CJK_CHARS}]{{1,{pt.cjk_max_chars}}}")
     if pt.digits_max:
         alts.append(rf"\p{{N}}{{1,{pt.digits_max}}}")
-    if pt.whitespace_max:
-        alts.append(rf"[^\S\r\n]{{{pt.whitespace_max}}}")
     return "|".join(alts) or None
 
 
 def pre_tokenizer(pt: PreTokenizeConfig) -> Any:
     from tokenizers import Regex, pre_tokenizers
 
-    steps = []
-    guard = guard_regex(pt)
-    if guard:
-        steps.append(pre_tokenizers.Split(Regex(guard), behavior="isolated"))
     if pt.regex == "metaspace":  # the normaliser has already escaped spaces (see metaspace_normalizer)
-        steps.append(pre_tokenizers.Metaspace(replacement=SPIECE, prepend_scheme="never", split=True))
-    else:
-        steps.append(pre_tokenizers.Split(Regex(REGEXES[pt.regex]), behavior="isolated"))
-        steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False))
-    return pre_tokenizers.Sequence(steps) if len(steps) > 1 else steps[0]
+        meta = pre_tokenizers.Metaspace(replacement=SPIECE, prepend_scheme="never", split=True)
+        guard = guard_regex(pt)
+        return pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(guard), behavior="isolated"), meta]) \
+            if guard else meta
+    return pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(split_regex(pt)), behavior="isolated"),
+                                    pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
 
 
 def metaspace_normalizer() -> Any:
@@ -125,7 +141,14 @@ def train_hf(pieces: Iterator[str], cfg: TrainConfig) -> Any:
 
     h: HFConfig = cfg.hf  # type: ignore[assignment]
     tok, trainer = build_untrained(cfg)
-    tok.train_from_iterator(pieces, trainer=trainer)
+    try:
+        tok.train_from_iterator(pieces, trainer=trainer)
+    except Exception as e:  # tokenizers raises a bare Exception
+        hint = ""
+        if "not large enough to contain all chars" in str(e):
+            hint = (" (HF Unigram keeps every character of the sample: raise vocab_size above the number of"
+                    " distinct characters, or use SentencePiece unigram, which has character_coverage)")
+        raise CorpusError(f"tokenizers training failed: {e}{hint}") from e
     if h.model == "unigram" and h.byte_fallback:
         tok = _add_byte_fallback(tok)
     specials = special_list(cfg)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..readers.base import ReadContext, ReaderTask
@@ -33,12 +34,12 @@ class Reservoir:
     """Bottom-k by key under a byte budget (see the module docstring for why it is exact)."""
 
     budget: int
-    heap: list[tuple[int, int, str, str]] = field(default_factory=list)  # (-key, bytes, group, text)
+    heap: list[tuple[int, int, str, Any]] = field(default_factory=list)  # (-key, bytes, group, text)
     total: int = 0
     evicted_below: int = _NO_LIMIT  # smallest key ever evicted: nothing at or above it may enter
     too_large: int = 0  # documents bigger than the whole budget (skipped, whatever their key)
 
-    def offer(self, keys: np.ndarray, texts: list[str], nbytes: np.ndarray, group: str) -> None:
+    def offer(self, keys: np.ndarray, texts: list[Any], nbytes: np.ndarray, group: str) -> None:
         heap = self.heap
         for k, t, b in zip(keys.tolist(), texts, nbytes.tolist()):
             if k >= self.evicted_below:
@@ -97,9 +98,9 @@ class PartialSample:
 
 @dataclass
 class Sample:
-    """The sampled documents (key order) and an account of where they came from."""
+    """The sampled documents (UTF-8, key order) and an account of where they came from."""
 
-    docs: list[str]
+    docs: list[bytes]
     groups: dict[str, dict[str, Any]]
     budgets: dict[str, int]
     seconds: float
@@ -169,7 +170,9 @@ def _offer_batch(batch, cfg: SampleConfig, mapper: GroupMapper, reservoirs: dict
             continue  # a group with weight 0
         rows = np.flatnonzero(in_group & ~held & (keys < np.uint64(min(res.threshold, 2**64 - 1))) & (nbytes > 0))
         if len(rows):
-            res.offer(keys[rows], texts.take(rows).to_pylist(), nbytes[rows], name)
+            # kept as UTF-8 bytes: exactly the budget, where a str of text with one character
+            # beyond Latin-1 takes 2 or 4 bytes per character
+            res.offer(keys[rows], texts.take(rows).cast(pa.large_binary()).to_pylist(), nbytes[rows], name)
 
 
 def draw_sample(inputs: list[str], cfg: SampleConfig) -> Sample:
@@ -194,7 +197,7 @@ def draw_sample(inputs: list[str], cfg: SampleConfig) -> Sample:
         merged.records += p.records
         merged.quarantined += p.quarantined
 
-    keyed: list[tuple[int, str]] = []
+    keyed: list[tuple[int, bytes]] = []
     groups: dict[str, dict[str, Any]] = {}
     for g, st in merged.stats.items():
         groups[g] = {"docs_seen": st.docs_seen, "bytes_seen": st.bytes_seen, "docs_holdout": st.docs_holdout,
@@ -261,11 +264,19 @@ def cut_long(piece: str, max_bytes: int) -> list[str]:
     return out
 
 
-def iter_pieces(docs: list[str], split: str, max_bytes: int, min_chars: int,
-                stats: PieceStats) -> Iterator[str]:
-    """Yield training pieces from documents; long ones are cut (and counted), never dropped."""
+def iter_pieces(docs: list[bytes] | list[str], split: str, max_bytes: int, min_chars: int,
+                stats: PieceStats, consume: bool = False) -> Iterator[str]:
+    """Yield training pieces from documents; long ones are cut (and counted), never dropped.
+
+    With ``consume`` each document is released once split: SentencePiece copies every piece
+    into its own memory, so the sample is not held twice at the peak."""
     quarter = max_bytes // 4
-    for doc in docs:
+    for i in range(len(docs)):
+        doc = docs[i]
+        if consume:
+            docs[i] = b""  # type: ignore[call-overload]
+        if isinstance(doc, bytes):
+            doc = doc.decode("utf-8")
         if split == "documents":
             parts = [doc]
         else:

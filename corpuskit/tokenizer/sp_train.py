@@ -46,16 +46,18 @@ def trainer_options(cfg: TrainConfig) -> dict[str, Any]:
     return opts
 
 
-def train_sentencepiece(pieces: Iterator[str], cfg: TrainConfig) -> bytes:
-    """Train and return the serialized ModelProto."""
+def train_sentencepiece(pieces: Path | Iterator[str], cfg: TrainConfig) -> bytes:
+    """Train from a file of lines (SentencePiece's own reader) or an iterator of sentences;
+    return the serialized ModelProto."""
     import sentencepiece as spm
 
     buf = io.BytesIO()
+    source: dict[str, Any] = {"input": str(pieces)} if isinstance(pieces, Path) else {"sentence_iterator": pieces}
     try:
-        spm.SentencePieceTrainer.train(sentence_iterator=pieces, model_writer=buf, **trainer_options(cfg))
+        spm.SentencePieceTrainer.train(**source, model_writer=buf, **trainer_options(cfg))
     except RuntimeError as e:
         hint = ""
-        if "Vocabulary size" in str(e):
+        if "Vocabulary size too high" in str(e):
             hint = " (the sample is too small for this vocab_size: raise sample.max_bytes or lower vocab_size," \
                    " or set sentencepiece.extra.hard_vocab_limit: false)"
         raise CorpusError(f"SentencePiece training failed: {e}{hint}") from e

@@ -12,9 +12,12 @@ import orjson
 from ..errors import ConfigError
 from ..writers.atomic import write_bytes_atomic
 from .config import TrainConfig
-from .corpus import check_inputs
 from .memory import peak_rss, reset_peak, rss_bytes
-from .sample import PieceStats, draw_sample, iter_pieces
+from .spill import framed, read_pieces, spill_sample
+
+
+OUTPUT_FILES = ("tokenizer.model", "tokenizer.vocab", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "training_report.json", "extend_report.json")
 
 
 def _versions() -> dict[str, str]:
@@ -28,70 +31,77 @@ def _versions() -> dict[str, str]:
 def train(cfg: TrainConfig, inputs: list[str], output: str | Path, overwrite: bool = False) -> dict[str, Any]:
     """Run the whole training; returns the report (also written to ``training_report.json``)."""
     out = Path(output)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        if not (out / "training_report.json").exists():
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
             raise ConfigError(f"{out} is not empty; use a new output directory or --overwrite")
+        for name in OUTPUT_FILES:  # a stale tokenizer.model would shadow a new tokenizer.json
+            (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    check_inputs(inputs)
+    for spec in inputs:
+        if not any(ch in spec for ch in "*?[") and not Path(spec).exists():
+            raise ConfigError(f"input {spec!r} does not exist")
 
-    reset_peak()
     rss0 = rss_bytes()
-    sample = draw_sample(inputs, cfg.sample)
-    sample_peak = peak_rss()
-    if not sample.docs:
-        raise ConfigError(f"no training text sampled from {', '.join(inputs)} (check sample.mix weights "
-                          f"and groups against the sources found: {', '.join(sorted(sample.groups)) or 'none'})")
-
-    pstats = PieceStats()
-    split = cfg.sample.split
-    pieces = iter_pieces(sample.docs, split, cfg.sample.max_piece_bytes, cfg.sample.min_piece_chars, pstats)
-    reset_peak()
-    t0 = time.perf_counter()
+    pieces_path, drawn = spill_sample(cfg, inputs, out)
+    try:
+        reset_peak()
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        model, tok, options, vocab_size = _train_from(pieces_path, cfg)
+        train_s = time.perf_counter() - t0
+        train_cpu = time.process_time() - cpu0
+        train_peak = peak_rss()
+    finally:
+        pieces_path.unlink(missing_ok=True)
     files: dict[str, str] = {}
     special = {"unk": cfg.special_tokens.unk, "bos": cfg.special_tokens.bos, "eos": cfg.special_tokens.eos,
                "pad": cfg.special_tokens.pad}
-    if cfg.library == "sentencepiece":
-        from .convert import load_proto, sp_to_tokenizer
-        from .sp_train import train_sentencepiece, trainer_options, write_sentencepiece
+    if model is not None:
+        from .sp_train import write_sentencepiece
 
-        model = train_sentencepiece(pieces, cfg)
-        train_s = time.perf_counter() - t0
-        train_peak = peak_rss()
         files.update(write_sentencepiece(model, out))
-        proto = load_proto(model)
-        tok = sp_to_tokenizer(proto, cfg.add_bos, cfg.add_eos)
-        options = trainer_options(cfg)
-        vocab_size = len(proto.pieces)
-    else:
-        from .hf_train import guard_regex, train_hf
-
-        tok = train_hf(pieces, cfg)
-        train_s = time.perf_counter() - t0
-        train_peak = peak_rss()
-        assert cfg.hf is not None
-        options = cfg.hf.model_dump(mode="json")
-        options["guard_regex"] = guard_regex(cfg.hf.pre_tokenize)
-        vocab_size = tok.get_vocab_size(with_added_tokens=True)
-    n_docs = len(sample.docs)
-    del sample.docs[:]  # free the sample before writing
     files.update(write_hf_files_for(tok, out, special, cfg))
 
+    sample = drawn["sample"]
     report = {
         "name": cfg.name,
         "library": cfg.library,
         "vocab_size": vocab_size,
         "options": options,
         "config": cfg.model_dump(mode="json"),
-        "sample": {**sample.summary(), "docs": n_docs},
-        "pieces": {**pstats.as_dict(), "split": split, "max_piece_bytes": cfg.sample.max_piece_bytes},
-        "seconds": {"sample": round(sample.seconds, 3), "train": round(train_s, 3)},
-        "peak_rss_bytes": {"start": rss0, "sample": sample_peak, "train": train_peak},
+        "sample": sample,
+        "pieces": {**drawn["pieces"], "split": cfg.sample.split, "max_piece_bytes": cfg.sample.max_piece_bytes},
+        "seconds": {"sample": sample["seconds"], "train": round(train_s, 3)},
+        # CPU seconds (all threads): comparable on a busy machine, where wall time is not
+        "cpu_seconds": {"sample": round(drawn["cpu_seconds"], 3), "train": round(train_cpu, 3)},
+        # the sample is drawn in a child process: its peak is that process's own
+        "peak_rss_bytes": {"start": rss0, "sample": drawn["peak_rss"], "train": train_peak},
         "inputs": [str(i) for i in inputs],
         "files": sorted(files),
         "versions": _versions(),
     }
     write_bytes_atomic(out / "training_report.json", orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     return report
+
+
+def _train_from(pieces_path: Path, cfg: TrainConfig) -> tuple[bytes | None, Any, dict[str, Any], int]:
+    """Train from the spilled sample: (SentencePiece model bytes or None, tokenizers.Tokenizer,
+    the options given to the library, vocabulary size)."""
+    if cfg.library == "sentencepiece":
+        from .convert import load_proto, sp_to_tokenizer
+        from .sp_train import train_sentencepiece, trainer_options
+
+        model = train_sentencepiece(pieces_path, cfg)
+        proto = load_proto(model)
+        return model, sp_to_tokenizer(proto, cfg.add_bos, cfg.add_eos), trainer_options(cfg), len(proto.pieces)
+    from .hf_train import guard_regex, split_regex, train_hf
+
+    assert cfg.hf is not None
+    tok = train_hf(read_pieces(pieces_path, framed(cfg)), cfg)
+    options = cfg.hf.model_dump(mode="json")
+    pt = cfg.hf.pre_tokenize
+    options["split_regex"] = guard_regex(pt) if pt.regex == "metaspace" else split_regex(pt)
+    return None, tok, options, tok.get_vocab_size(with_added_tokens=True)
 
 
 def write_hf_files_for(tok: Any, out: Path, special: dict[str, str], cfg: TrainConfig) -> dict[str, str]:
