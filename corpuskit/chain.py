@@ -61,7 +61,9 @@ def run_chain(cfg: ChainConfig) -> dict:
     data = [str(r / "data") for r in runs]
     tok_dir = out / "tokenizer"
     if not (tok_dir / "training_report.json").exists():
-        args = ["tokenizer", "train", cfg.tokenizer, "--output", str(tok_dir), "--overwrite"]
+        # pipelines name their documents' source (web, zh-web, books, code): mix by it
+        args = ["tokenizer", "train", cfg.tokenizer, "--output", str(tok_dir), "--overwrite",
+                "--set", "sample.mix.by=source"]
         for d in data:
             args += ["--input", d]
         for s in cfg.tokenizer_set:
