@@ -14,6 +14,8 @@ finaliser, then ``a*h+b`` wrapping).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 # token classes of the code point table
@@ -317,16 +319,19 @@ def shingle_hashes(data, offsets, table, ngram, kind):
     gives one shingle of all its tokens, one with no token gives none.
     """
     n = len(offsets) - 1
-    total = offsets[n] - offsets[0]
-    cap = total + 16
-    out = np.empty(cap, np.uint64)
+    longest = 0
+    for i in range(n):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    # a token takes at least one byte and a separator (or is a 3-byte CJK character), so a
+    # document has at most len/2 + 1 shingles; token buffers only need the longest document
+    out = np.empty((offsets[n] - offsets[0]) // 2 + n + 16, np.uint64)
     doc_off = np.empty(n + 1, np.int64)
-    tok_start = np.empty(cap, np.int64)
-    tok_end = np.empty(cap, np.int64)
+    tok_start = np.empty(longest + 16, np.int64)
+    tok_end = np.empty(longest + 16, np.int64)
     scratch = np.empty(1024, np.uint8)
     w = np.empty(80, np.uint32)
     st = np.empty(5, np.uint32)
-    th = np.empty(cap if kind >= 4 else 1, np.uint64)
+    th = np.empty(longest + 16 if kind >= 4 else 1, np.uint64)
     k = 0
     doc_off[0] = 0
     for i in range(n):
@@ -546,12 +551,36 @@ def token_table() -> np.ndarray:
     the scripts in ``CHAR_RANGES`` (so Chinese is shingled by characters, no segmenter), else SEP."""
     global _table
     if _table is None:
-        cps = np.arange(0x110000)
-        chars = "".join(map(chr, range(0xD800))) + "\0" * 0x800 + "".join(map(chr, range(0xE000, 0x110000)))
-        t = np.fromiter((c.isalnum() for c in chars), dtype=np.uint8, count=0x110000)
-        t[ord("_")] = WORD
-        for lo, hi in CHAR_RANGES:
-            sel = (cps >= lo) & (cps <= hi) & (t == WORD)
-            t[sel] = CHAR
-        _table = t
+        import hashlib
+        import unicodedata
+        from pathlib import Path
+
+        tag = hashlib.sha1(f"{unicodedata.unidata_version}{CHAR_RANGES}".encode()).hexdigest()[:12]
+        cache = Path(__file__).parent / "__pycache__" / f"token_table-{tag}.npy"
+        try:
+            _table = np.load(cache)
+        except (OSError, ValueError):
+            _table = _build_table()
+            try:
+                cache.parent.mkdir(exist_ok=True)
+                tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+                with open(tmp, "wb") as fh:
+                    np.save(fh, _table)
+                os.replace(tmp, cache)
+            except OSError:
+                pass
     return _table
+
+
+def _build_table() -> np.ndarray:
+    import re
+
+    chars = "".join(map(chr, range(0xD800))) + "\0" * 0x800 + "".join(map(chr, range(0xE000, 0x110000)))
+    # Python's \w is exactly str.isalnum() or "_"; the regex engine classifies all code points in C
+    marked = re.sub(r"[^\x01]", "\x00", re.sub(r"\w", "\x01", chars))
+    t = np.frombuffer(marked.encode("latin-1"), dtype=np.uint8).copy()
+    t[1] = SEP  # the marker itself
+    cps = np.arange(0x110000)
+    for lo, hi in CHAR_RANGES:
+        t[(cps >= lo) & (cps <= hi) & (t == WORD)] = CHAR
+    return t

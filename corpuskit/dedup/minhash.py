@@ -24,8 +24,9 @@ from .normalize import Normalization, buffers, normalize
 SCHEME_HASHES = {"affine32": ("tok32", "sha1_32", "xxh32"), "legacy": ("tok32", "sha1_32", "xxh32"),
                  "affine64": ("tok64", "sha1_64", "xxh64")}
 
-#: the normalisation shingling uses by default: case and NFKC folded, words split by the tokenizer
-SHINGLE_NORMALIZATION = Normalization(lowercase=True, whitespace=False, punctuation=False, digits=False, nfkc=True)
+#: the normalisation shingling uses by default: case folded (the tokenizer drops punctuation and spaces;
+#: NFKC is optional because it costs more than the rest of the signature on non-ASCII text)
+SHINGLE_NORMALIZATION = Normalization(lowercase=True, whitespace=False, punctuation=False, digits=False, nfkc=False)
 
 
 def permutations(num_perm: int, seed: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -115,10 +116,20 @@ class MinHasher:
 
     def signatures(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures[n, num_perm], shingle_count[n])`` for an Arrow string array."""
-        hashes, off = self.shingle_hashes(texts)
+        sig, off, _ = self.sign(texts)
+        return sig, np.diff(off)
+
+    def sign(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(signatures, shingle offsets, shingle hashes)``; with ``tok32`` the shingle hashes are
+        the full 64-bit ``tok64`` values (whose low half is ``tok32``), for exact-Jaccard checks."""
+        kind = "tok64" if self.hash == "tok32" else self.hash
+        data, offsets = buffers(normalize(texts, self.normalization))
+        hashes, off = K.shingle_hashes(data, offsets, K.token_table(), self.ngram, K.HASH_KINDS[kind])
+        # the 32-bit schemes' fmix32 reads the low 32 bits; legacy multiplies the whole value
+        values = hashes & np.uint64(K.M32) if (self.hash == "tok32" and self.scheme == "legacy") else hashes
         out = np.empty((len(off) - 1, self.num_perm), dtype=self.dtype)
-        K.minhash(hashes, off, self._a, self._b, K.SCHEMES[self.scheme], out)  # type: ignore[attr-defined]
-        return out, np.diff(off)
+        K.minhash(values, off, self._a, self._b, K.SCHEMES[self.scheme], out)  # type: ignore[attr-defined]
+        return out, off, hashes
 
     # -- reference and interoperability ---------------------------------------------------
     def shingles(self, text: str) -> list[bytes]:
