@@ -8,7 +8,6 @@ Every record a reader sees is counted in ``records``, so the run summary can acc
 from __future__ import annotations
 
 import bz2
-import glob
 import io
 import lzma
 import os
@@ -220,31 +219,17 @@ def expand_inputs(inputs: list[str], extensions: tuple[str, ...]) -> list[tuple[
     """Resolve files, directories and globs to sorted ``(path, root)`` pairs.
 
     ``root`` is the directory ids are made relative to, so ids do not depend on where the
-    corpus is mounted.
+    corpus is mounted.  Inside directories, hidden and ``_``-prefixed files are left out, and only
+    names ending in one of ``extensions`` (before any compression suffix) are taken.
     """
-    found: dict[str, str] = {}
-    for spec in inputs:
-        matches = sorted(glob.glob(spec, recursive=True)) if glob.has_magic(spec) else [spec]
-        if not matches:
-            raise ConfigError(f"input {spec!r} matches no file")
-        for m in matches:
-            if os.path.isdir(m):
-                root = os.path.abspath(m)
-                for dirpath, dirnames, filenames in os.walk(m):
-                    dirnames.sort()
-                    for fn in sorted(filenames):
-                        if fn.startswith((".", "_")):
-                            continue
-                        if not extensions or strip_compression(fn).endswith(extensions) or fn.endswith(extensions):
-                            found.setdefault(os.path.abspath(os.path.join(dirpath, fn)), root)
-            elif os.path.exists(m):
-                p = os.path.abspath(m)
-                found.setdefault(p, os.path.dirname(p))
-            else:
-                raise ConfigError(f"input {m!r} does not exist")
-    if not found:
-        raise ConfigError(f"no input files with extensions {', '.join(extensions)} under {', '.join(inputs)}")
-    return sorted(found.items())
+    from ._files import walk_inputs
+
+    def keep(name: str) -> bool:
+        if name.startswith((".", "_")):
+            return False
+        return not extensions or strip_compression(name).endswith(extensions) or name.endswith(extensions)
+
+    return [(e.path, e.root) for e in walk_inputs(inputs, keep)]
 
 
 def default_source(path: str) -> str:
