@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,9 +12,6 @@ import pytest
 from corpuskit.dedup.normalize import Normalization, normalize
 from corpuskit.pipeline import Pipeline
 from corpuskit.runner import run
-
-STDLIB = Path(os.__file__).parent
-
 
 def docstrings(n: int) -> list[str]:
     import importlib

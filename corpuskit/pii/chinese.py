@@ -9,6 +9,7 @@ rejected hit scores 0 and is dropped), which is what keeps random digit runs out
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from typing import Any
 
 import regex as re
@@ -117,15 +118,34 @@ def _recognizer_classes() -> dict[str, type]:
             d = _digits(pattern_text)
             return 16 <= len(d) <= 19 and luhn_ok(d)
 
+    class GluedIpv4Recognizer(PatternRecognizer):
+        """IPv4 addresses written against CJK text ("例如192.168.0.0/24可用于..."), which presidio's
+        ``\\b``-bounded IPv4 pattern misses because ideographs are word characters."""
+
+        _OCTET = r"(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)"
+        PATTERNS = [Pattern("IPv4 (ASCII-bounded)", r"(?<![0-9A-Za-z_.])" + _OCTET + r"(?:\." + _OCTET + r"){3}"
+                            r"(?:/(?:[0-2]?[0-9]|3[0-2]))?(?![0-9A-Za-z_]|\.[0-9])", 0.6)]
+
+        def __init__(self, **kw: Any):
+            super().__init__(supported_entity="IP_ADDRESS", patterns=self.PATTERNS, context=["ip", "ipv4"],
+                             global_regex_flags=_FLAGS, name="GluedIpv4Recognizer", **kw)
+
+        def invalidate_result(self, pattern_text: str) -> bool:
+            try:
+                ipaddress.ip_interface(pattern_text)
+            except ValueError:
+                return True
+            return False
+
     return {"CN_MOBILE": CnMobileRecognizer, "CN_RESIDENT_ID": CnResidentIdRecognizer,
-            "CN_BANK_CARD": CnBankCardRecognizer}
+            "CN_BANK_CARD": CnBankCardRecognizer, "GLUED_IPV4": GluedIpv4Recognizer}
 
 
 _classes: dict[str, type] | None = None
 
 
 def chinese_recognizer(entity: str):
-    """A fresh recognizer instance for ``CN_MOBILE``, ``CN_RESIDENT_ID`` or ``CN_BANK_CARD``."""
+    """A fresh recognizer instance for ``CN_MOBILE``, ``CN_RESIDENT_ID``, ``CN_BANK_CARD`` or ``GLUED_IPV4``."""
     global _classes
     if _classes is None:
         _classes = _recognizer_classes()

@@ -405,11 +405,20 @@ _RULES: dict[str, tuple[str, str, int]] = {
     "CryptoRecognizer": (r"[13][0-9A-Za-z\x{130}\x{131}\x{17F}\x{212A}]{25}", "bounded", 132),
     # corpuskit's '+' numbers: <= 57 chars, one-character look-behind
     "InternationalPhoneRecognizer": (r"[+\x{FF0B}][ \-.()]{0,2}[0-9]", "bounded", 128),
+    # corpuskit's NANP layouts: <= 14 chars, two-character look-ahead
+    "NanpPhoneRecognizer": (r"[2-9][0-9]{2}-[0-9]{4}", "bounded", 48),
     # corpuskit's Chinese recognizers: <= 23 chars, one-character look-arounds
     "CnMobileRecognizer": (r"1[3-9][0-9](?:[ -]?[0-9]{4}){2}", "bounded", 48),
     "CnResidentIdRecognizer": (r"[0-9]{17}[0-9Xx]", "bounded", 48),
     "CnBankCardRecognizer": (r"62[0-9]{2}[ -]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}", "bounded", 64),
+    # four dotted octets, ASCII look-arounds: <= 18 chars
+    "GluedIpv4Recognizer": (r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", "bounded", 48),
 }
+
+
+def re2_to_regex(pattern: str) -> str:
+    """RE2's ``\\x{HHHH}`` escapes as the ``regex`` module spells them (everything else is shared syntax)."""
+    return re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: "\\U%08X" % int(m.group(1), 16), pattern)
 
 
 def _rule_for(recognizer: Any) -> tuple[str, str, int] | None:
@@ -450,7 +459,8 @@ class FastAnalyzer:
             pattern, policy, margin = rule
             boundary = next((b for k, b in _TOKEN_BOUNDARY.items() if any(c.__name__ == k for c in type(rec).__mro__)),
                             r"\s")
-            self.detectors.append(Detector(rec, entities, policy, regex.compile(pattern), pattern, margin, boundary))
+            self.detectors.append(Detector(rec, entities, policy, regex.compile(re2_to_regex(pattern)), pattern, margin,
+                                           boundary))
 
     def analyze_batch(self, texts: pa.Array | pa.ChunkedArray) -> list[list]:
         """Final results per document of an Arrow string column."""

@@ -9,10 +9,13 @@ after presidio (the fast path stays exactly presidio's answer) and each one is s
   no group of one digit (except a leading ``1``), no group over 8 digits, no ZIP+4 (``02110-1301``),
   no ISBN check digit, no date or year range in front.  ``"any"`` keeps presidio's answer,
   ``"none"`` keeps only international (``+``) numbers.
-- IPv4 inside a longer dotted number (``15.4.1.3.4``, ``1.2.3.4.5``) or opening a line as
-  ``8.2.2.1. Installing`` is a section or version number.
+- IPv4 inside a longer dotted number (``15.4.1.3.4``, ``1.2.3.4.5``), opening a line as
+  ``8.2.2.1. Installing`` or right after "section", "version", "v", "§" is a section or version
+  number.
 - IPv6 that is not a unicast address (loopback, unspecified, link-local, multicast, reserved
   ranges such as ``6::`` from ``udp4/6::``) is not a person's address.
+- ``ip_scope="global"`` (meant for code): only globally routed unicast addresses count; 127.0.0.1,
+  0.0.0.0, 10.x, 192.168.x, multicast and the like are configuration, not people.
 - ``allow_documentation``: example.com/.net/.org and the ``.example``/``.test``/``.invalid`` names
   (RFC 2606), and the documentation networks 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and
   2001:db8::/32 (RFC 5737, RFC 3849) are left in place: code and manuals are full of them.
@@ -31,10 +34,12 @@ _DOC_NETS = tuple(ipaddress.ip_network(n) for n in
 _GROUPS = re.compile(r"\d+")
 _LINE_START = re.compile(r"(?:^|\n)[ \t]*\Z")
 _HEADING = re.compile(r"\. \S")
+#: "section 8.2.2.1", "version 1.2.3.4", "v2.0.1.3", "§ 4.1.2.3" just before the match
+_NUMBERED = re.compile(r"(?i)(?:\bsection|\bchapter|\bsect?\.|§|\bversion|\brelease|\bver\.|\bv\.?)\s*\Z")
 _PHONE_SEPARATORS = re.compile(r"^[\d\s()+\-\u2010-\u2015\u2212\u00a0]+$")
 _ZIP4 = re.compile(r"^\d{5}-\d{4}$")
 _DATE_LEAD = re.compile(r"^\(?(?:1[5-9]|20)\d\d(?:[-/. ]?(?:0[1-9]|1[0-2])(?:[-/. ]?(?:0[1-9]|[12]\d|3[01]))?|"
-                        r"\)?[-\u2013 ]\(?(?:1[5-9]|20)\d\d\b)")
+                        r"\)?\s*[-\u2013 ]\s*\(?(?:1[5-9]|20)\d\d\b)")
 
 
 def phone_plausible(value: str, mode: str) -> bool:
@@ -65,6 +70,8 @@ def ipv4_plausible(text: str, start: int, end: int) -> bool:
     if _HEADING.match(text, end) and _LINE_START.search(text, 0, start) \
             and all(len(x) <= 2 for x in text[start:end].split(".")):
         return False
+    if _NUMBERED.search(text, max(0, start - 16), start):
+        return False
     return True
 
 
@@ -78,6 +85,15 @@ def ipv6_plausible(value: str) -> bool:
         return True
     return not (addr.is_loopback or addr.is_unspecified or addr.is_link_local or addr.is_multicast
                 or addr.is_reserved or addr.is_site_local)
+
+
+def ip_is_global(value: str) -> bool:
+    """A globally routed unicast address (not private, loopback, link-local, reserved, multicast, documentation)."""
+    try:
+        addr = ipaddress.ip_interface(value).ip
+    except ValueError:
+        return False
+    return addr.is_global and not addr.is_multicast
 
 
 def is_documentation(entity: str, value: str) -> bool:

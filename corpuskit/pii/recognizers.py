@@ -51,6 +51,15 @@ SPECIAL_USE_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"
 #: private-network and placeholder names manuals write addresses under (user@host.dom, jdoe@office.intern)
 PLACEHOLDER_TLDS = frozenset({"dom", "domain", "lan", "home", "corp", "intern", "intranet", "private"})
 
+#: last labels after '@' that are not mail domains when the public suffix list does not know them
+NOT_TLDS = frozenset("""
+    png jpg jpeg gif svg webp ico bmp tif tiff pdf txt md rst html htm xhtml xml json yaml yml toml ini cfg conf
+    js mjs cjs ts tsx jsx css scss less py pyc pyi rb pl pm php java class jar kt c h cc cpp cxx hpp hxx go rs sh
+    bash zsh bat cmd ps1 exe dll so dylib o a lib obj bin img iso zip gz tgz tar bz2 xz zst 7z rar deb rpm apk
+    mp3 mp4 wav avi mov mkv ogg flac webm csv tsv log lock sql db sqlite bak tmp swp orig patch diff po mo pot
+    service socket target timer mount automount swap path slice scope device
+    """.split())
+
 ALIASES: dict[str, str] = {
     "email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER", "credit_card": "CREDIT_CARD", "iban": "IBAN_CODE",
     "ip": "IP_ADDRESS", "ssn": "US_SSN", "crypto": "CRYPTO", "url": "URL", "cn_mobile": "CN_MOBILE",
@@ -104,20 +113,28 @@ def _email_recognizer_class():
         from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
         class OfflineEmailRecognizer(EmailRecognizer):
-            """presidio's e-mail recognizer, validating the domain against the bundled suffix list.
+            """presidio's e-mail recognizer, validating the domain offline.
 
             presidio hands the whole match to ``tldextract``, which reads "cdn.net/pkg@1.13.4" as a
-            URL and validates "cdn.net"; only the part after the last '@' is a domain.  Names under
-            the special-use TLDs (RFC 2606/6761/6762: .example, .test, .localhost, .local, ...) are
-            well-formed addresses too, as are the private/placeholder names manuals use (.dom, .lan,
-            .intern, ...); ``allow_documentation`` decides whether to keep them.
+            URL and validates "cdn.net"; only the part after the last '@' is a domain.  A domain
+            under a public suffix (the snapshot bundled with tldextract, no fetch) is valid; so is
+            one under a special-use or placeholder name (.example, .test, .local, .lan, ...:
+            ``allow_documentation`` decides whether to keep those); a top-level label that is a
+            file extension or a systemd unit type ("logo@2x.png", "getty@tty1.service") is not an
+            address; any other alphabetic top-level label is accepted, since the snapshot ages
+            and manuals write "user@host.domain" (a person's address there is still PII).
             """
 
             def validate_result(self, pattern_text: str) -> bool:
                 domain = pattern_text.rsplit("@", 1)[-1]
-                if domain.rsplit(".", 1)[-1].lower() in SPECIAL_USE_TLDS | PLACEHOLDER_TLDS:
+                tld = domain.rsplit(".", 1)[-1].lower()
+                if len(tld) < 2 or not tld.isalpha():
+                    return False
+                if tld in SPECIAL_USE_TLDS or tld in PLACEHOLDER_TLDS:
                     return True
-                return offline_tld_extractor()(domain).fqdn != ""
+                if offline_tld_extractor()(domain).fqdn != "":
+                    return True
+                return tld not in NOT_TLDS
 
         _email_cls = OfflineEmailRecognizer
     return _email_cls
@@ -128,8 +145,9 @@ def build_recognizer(entity: str, phone_regions: Sequence[str] = DEFAULT_PHONE_R
     """presidio recognizer instances for a pattern entity.
 
     Phone numbers get presidio's ``PhoneRecognizer`` for the default regions (national formats are
-    checked against each region's numbering plan), and with ``phone_international``
-    ``InternationalPhoneRecognizer`` for '+CC' numbers next to other digits or in unassigned ranges.
+    checked against each region's numbering plan), with ``phone_international``
+    ``InternationalPhoneRecognizer`` for '+CC' numbers next to other digits or in unassigned ranges,
+    and with US/CA among the regions ``NanpPhoneRecognizer`` for "(NXX) NXX-XXXX" layouts.
     """
     from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, CryptoRecognizer, IbanRecognizer,
                                                           IpRecognizer, PhoneRecognizer, UrlRecognizer,
@@ -140,14 +158,18 @@ def build_recognizer(entity: str, phone_regions: Sequence[str] = DEFAULT_PHONE_R
     if entity == "EMAIL_ADDRESS":
         return [_email_recognizer_class()()]
     if entity == "PHONE_NUMBER":
+        from .phone_formats import phone_format_recognizer
+
         out = [PhoneRecognizer(supported_regions=tuple(phone_regions), leniency=phone_leniency)] \
             if phone_regions else []
         if phone_international:
-            from .intl_phone import international_phone_recognizer
-
-            out.append(international_phone_recognizer())
+            out.append(phone_format_recognizer("international"))
+        if {"US", "CA"} & set(phone_regions):
+            out.append(phone_format_recognizer("nanp"))
         return out
-    simple = {"CREDIT_CARD": CreditCardRecognizer, "IBAN_CODE": IbanRecognizer, "IP_ADDRESS": IpRecognizer,
+    if entity == "IP_ADDRESS":  # plus IPv4 glued to CJK text, which presidio's \b misses
+        return [IpRecognizer(), chinese_recognizer("GLUED_IPV4")]
+    simple = {"CREDIT_CARD": CreditCardRecognizer, "IBAN_CODE": IbanRecognizer,
               "US_SSN": UsSsnRecognizer, "CRYPTO": CryptoRecognizer, "URL": UrlRecognizer}
     if entity in simple:
         return [simple[entity]()]

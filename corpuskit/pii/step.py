@@ -23,6 +23,7 @@ from .recognizers import (DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES,
 from .replace import Span, apply, resolve
 
 PhoneNational = Literal["grouped", "any", "none"]
+IpScope = Literal["any", "global"]
 
 
 def _entities(v: Any) -> tuple[str, ...]:
@@ -55,6 +56,7 @@ class SourceRule(StepParams):
     entities: tuple[str, ...] | None = None
     allow_documentation: bool | None = None
     phone_national: PhoneNational | None = None
+    ip_scope: IpScope | None = None
     #: leave these documents untouched
     skip: bool = False
 
@@ -78,6 +80,8 @@ class PiiParams(StepParams):
     phone_national: PhoneNational = "grouped"
     #: drop IPv4 inside longer dotted numbers and non-unicast IPv6 (see filters.py)
     strict_ip: bool = True
+    #: "global": only globally routed unicast IPs count (loopback, private, multicast are not people)
+    ip_scope: IpScope = "any"
     #: presidio score a finding needs (pattern scores: phone 0.4, IP 0.6, checksummed types 1.0;
     #: 0.35 leaves out presidio's "very weak" SSN guesses at 0.05)
     score_threshold: float = Field(0.35, ge=0.0, le=1.0)
@@ -131,6 +135,7 @@ class _Profile:
     entities: frozenset[str]
     allow_documentation: bool
     phone_national: str
+    ip_scope: str
     skip: bool
     analyzer: Any = None
 
@@ -149,30 +154,34 @@ class PiiScrubber(Transform):
     def setup(self) -> None:
         p: PiiParams = self.params  # type: ignore[assignment]
         base = set(p.entities) | (set(NER_ENTITIES) if p.ner else set())
-        self.profiles: list[_Profile] = [_Profile(frozenset(base), p.allow_documentation, p.phone_national, False)]
+        self.profiles: list[_Profile] = [_Profile(frozenset(base), p.allow_documentation, p.phone_national,
+                                                  p.ip_scope, False)]
         for rule in p.sources:
             ents = set(rule.entities) if rule.entities is not None else base
             self.profiles.append(_Profile(
                 frozenset(ents), p.allow_documentation if rule.allow_documentation is None else rule.allow_documentation,
-                rule.phone_national or p.phone_national, rule.skip))
-        analyzers: dict[frozenset[str], Any] = {}
+                rule.phone_national or p.phone_national, rule.ip_scope or p.ip_scope, rule.skip))
+        analyzers: dict[tuple[frozenset[str], bool], Any] = {}
         ner_runs: dict[tuple[str, ...], Any] = {}
         for prof in self.profiles:
             if prof.skip:
                 continue
-            if prof.entities not in analyzers:
-                analyzers[prof.entities] = self._analyzer(prof.entities, ner_runs)
-            prof.analyzer = analyzers[prof.entities]
+            # with phone_national "none", national formats would all be discarded: do not look for them
+            key = (prof.entities, prof.phone_national == "none")
+            if key not in analyzers:
+                analyzers[key] = self._analyzer(prof.entities, ner_runs, national_phones=not key[1])
+            prof.analyzer = analyzers[key]
         self._allow = frozenset(p.allow_list)
         self._source_profiles: dict[str | None, int] = {}
 
-    def _analyzer(self, entities: frozenset[str], ner_runs: dict) -> Any:
+    def _analyzer(self, entities: frozenset[str], ner_runs: dict, national_phones: bool = True) -> Any:
         from .fastpath import FastAnalyzer, ReferenceAnalyzer
         from .recognizers import build_recognizers
 
         p: PiiParams = self.params  # type: ignore[assignment]
-        recognizers = build_recognizers([e for e in PATTERN_ENTITIES if e in entities], p.phone_regions,
-                                        p.phone_international, p.phone_leniency)
+        recognizers = build_recognizers([e for e in PATTERN_ENTITIES if e in entities],
+                                        p.phone_regions if national_phones else (), p.phone_international,
+                                        p.phone_leniency)
         ner = tuple(e for e in NER_ENTITIES if e in entities)
         extra = None
         if ner:
@@ -221,11 +230,11 @@ class PiiScrubber(Transform):
                 continue
             if e == "PHONE_NUMBER" and not filters.phone_plausible(value, prof.phone_national):
                 continue
-            if e == "IP_ADDRESS" and p.strict_ip:
-                if ":" in value:
-                    if not filters.ipv6_plausible(value):
-                        continue
-                elif not filters.ipv4_plausible(text, r.start, r.end):
+            if e == "IP_ADDRESS":
+                if p.strict_ip and not (filters.ipv6_plausible(value) if ":" in value
+                                        else filters.ipv4_plausible(text, r.start, r.end)):
+                    continue
+                if prof.ip_scope == "global" and not filters.ip_is_global(value):
                     continue
             if prof.allow_documentation and filters.is_documentation(e, value):
                 continue
