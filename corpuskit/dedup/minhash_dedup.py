@@ -4,7 +4,7 @@ Data flow (every arrow is files under the stage's workdir, so each phase task is
 
     scan (per data task)      signatures -> band keys -> bands/p{P}/t{task}.bin (partitioned by key)
                               + signatures (or shingle sets) and keep-rule scores, ids per task
-    bucket (P tasks)          sort band keys -> candidate pairs -> verify -> edges/b{P}.bin
+    bucket (P tasks)          sort band keys -> candidate pairs -> verify -> edges/to{P}/ (by node)
     ls{r} / ss{r} (Q tasks)   large-star / small-star rounds until the edge set stops changing
     clusters (Q tasks)        one survivor per component by the keep rule -> result/t{task}/...
     apply (per data task)     drop the others ("duplicate"), add cluster id and size columns
@@ -237,11 +237,8 @@ class MinHashDedup(GlobalStage):
         if phase.startswith("ls"):
             r = int(phase[2:])
             if r == 0:
-                u, v = CC.read_edges(sorted((root / "edges").glob("b*.bin")))
-                uu, vv = np.concatenate([u, v]), np.concatenate([v, u])
-                if q > 1:
-                    sel = partition_of(uu, q) == index
-                    uu, vv = uu[sel], vv[sel]
+                n_part = self.n_partitions(ctx.n_tasks)
+                uu, vv = CC.read_edges([f for p in range(index, n_part, q) for f in CC.files_to(root / "edges", p)])
             else:
                 uu, vv = CC.read_edges(CC.files_to(root / "cc" / f"ss{r - 1}", index))
             return CC.large_star(uu, vv, root / "cc" / f"ls{r}", index, q)
@@ -274,11 +271,10 @@ class MinHashDedup(GlobalStage):
             sim = self.similarity(root, u, v)
             ok = sim >= self.vt
             u, v = u[ok], v[ok]
-        out = AppendFile(root / "edges" / f"b{index:05d}.bin")
-        e = np.empty(len(u), CC.EDGE)
-        e["u"], e["v"] = u, v
-        out.write(e)
-        out.commit()
+        # both orientations, spread by node over the P fine partitions: a components task then
+        # reads only the partitions of its own nodes, never the whole edge set
+        uu, vv = np.concatenate([u, v]), np.concatenate([v, u])
+        CC.write_partitioned(root / "edges", index, uu, vv, uu, self.n_partitions(ctx.n_tasks))
         result = {"candidate_pairs": candidates, "edges": int(len(u))}
         if index == 0:
             result.update(lsh_bands=self.bands, lsh_rows=self.rows)
@@ -286,7 +282,7 @@ class MinHashDedup(GlobalStage):
 
     def similarity(self, root: Path, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Signature agreement or exact Jaccard of each pair (u[i], v[i]), in chunks of bounded
-        size: a partition with millions of candidate pairs still gathers only ~32 MB at a time."""
+        size: a partition with millions of candidate pairs still gathers only a few MB at a time."""
         from . import kernels as K
 
         p: MinHashParams = self.params  # type: ignore[assignment]
@@ -303,7 +299,7 @@ class MinHashDedup(GlobalStage):
         su, lu = self._set_locs(root, u, lens_cache)
         sv, lv = self._set_locs(root, v, lens_cache)
         cum = np.cumsum(lu + lv)
-        budget = 8 << 20  # uint32 values per chunk
+        budget = 2 << 20  # set values per chunk (the int64 gather indices are 4x that in bytes)
         s = 0
         while s < n:
             base = cum[s - 1] if s else 0
