@@ -382,15 +382,17 @@ def _first_breaker(candidates: str, breaker: re.Pattern) -> str:
 # ---------------------------------------------------------------------------------------------
 #: (python trigger, RE2 trigger, policy, margin)
 #: presidio's ``\\w`` (the ``regex`` module's: letters, marks, digits, connector punctuation, join
-#: controls, circled letters) as an RE2 class; tests/test_pii_fastpath.py checks it covers every code point
-_W = r"\p{L}\p{M}\p{N}\p{Pc}\p{So}\x{200C}\x{200D}"
+#: controls, circled letters), over-approximated so that RE2's older Unicode tables cannot miss a
+#: newer letter: ASCII word characters, and any non-ASCII character but separators and controls
+#: (tests/test_pii_fastpath.py checks every code point)
+_WORD = r"[^\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F\p{Z}\p{Cc}]"
 #: recognizer class -> (trigger, policy, margin).  One pattern serves RE2 (pyarrow, over a batch) and
 #: the ``regex`` module (one document); each is contained in every match its recognizer can return.
 _RULES: dict[str, tuple[str, str, int]] = {
     # a local-part character (not '.'), '@', then a domain label and a dot
-    "EmailRecognizer": (rf"[!#$%&'*+\-/=?^_`{{|}}~{_W}]@[{_W}][{_W}\-]*\.[{_W}]", "token", 0),
+    "EmailRecognizer": (rf"(?:[!#$%&'*+\-/=?^_`{{|}}~]|{_WORD})@{_WORD}(?:{_WORD}|-)*\.{_WORD}", "token", 0),
     # BASE_URL_REGEX needs "<label char>.<tld of 2+ letters>"; letters cover (?i) folds like 'ſ'
-    "UrlRecognizer": (rf"[{_W}.\-]\.\p{{L}}{{2}}", "token", 0),
+    "UrlRecognizer": (rf"(?:{_WORD}|[.\-])\.{_WORD}{{2}}", "token", 0),
     # IPv4 (all three patterns) holds four dotted octets; every IPv6 alternative holds "::" except
     # the full eight-group form (and the six-group IPv4-embedded one, which holds an IPv4)
     "IpRecognizer": (r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]", "token", 0),
