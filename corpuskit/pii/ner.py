@@ -1,7 +1,7 @@
 """Optional named entities (PERSON, LOCATION, ORGANIZATION) through presidio's spaCy recognizer.
 
 Off by default: it needs a spaCy model, which corpuskit never downloads (presidio's
-``SpacyNlpEngine`` would call ``spacy.cli.download`` for a missing one).  The model is named by
+``SpacyNlpEngine`` would fetch a missing one with spaCy's own downloader).  The model is named by
 package (``en_core_web_sm``, installed with ``python -m spacy download en_core_web_sm`` or from a
 wheel) or by the path of a saved pipeline.  NER needs whole sentences, so it runs on whole
 documents, at spaCy's speed (a few hundred KB/s per core with the small English model).
