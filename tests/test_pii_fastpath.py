@@ -8,6 +8,7 @@ full-width digits, ideographs around addresses, long digit runs).
 from __future__ import annotations
 
 import random
+import re
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,7 +16,7 @@ import pytest
 import regex
 
 from corpus_fixtures import stdlib_docs
-from corpuskit.pii.fastpath import _WORD, FastAnalyzer, trigger_spans_batch
+from corpuskit.pii.fastpath import _DIGIT, _WORD, FastAnalyzer, trigger_spans_batch
 from corpuskit.pii.recognizers import DEFAULT_ENTITIES, build_analyzer, build_recognizers
 
 
@@ -133,14 +134,16 @@ def test_same_entities_as_analyzer_engine(entities, leniency):
     assert fast.stats()["fallbacks"] == 0
 
 
-def test_re2_word_class_covers_presidio_word_characters():
-    """Triggers are RE2 supersets of presidio's ``\\w`` (the ``regex`` module's, marks included)."""
+def test_re2_classes_cover_presidio_and_phonenumbers_classes():
+    """RE2 triggers are supersets of presidio's ``\\w`` and ``\\d`` (the ``regex`` module's, whose Unicode
+    tables are newer than RE2's) and of phonenumbers' ``\\d`` (Python's ``re``)."""
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
-    word = regex.compile(r"\w")
     arr = pa.array(chars, pa.string())
-    covered = pc.match_substring_regex(arr, f"^{_WORD}$").to_pylist()
-    missing = [hex(ord(ch)) for ch, ok in zip(chars, covered) if not ok and word.match(ch)]
-    assert not missing, missing[:20]
+    for re2_class, rx in ((_WORD, regex.compile(r"\w")), (_DIGIT, regex.compile(r"\d")),
+                          (r"\p{Nd}", re.compile(r"\d"))):
+        covered = pc.match_substring_regex(arr, f"^{re2_class}$").to_pylist()
+        missing = [hex(ord(ch)) for ch, ok in zip(chars, covered) if not ok and rx.match(ch)]
+        assert not missing, (re2_class, missing[:20])
 
 
 def test_crypto_trigger_covers_case_folded_letters():

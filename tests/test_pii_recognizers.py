@@ -30,8 +30,8 @@ CASES = [
     # IPv4 and IPv6; section and version numbers are not addresses
     ("The server at 81.2.69.160 and 2a03:2880:f10c:83:face:b00c:0:25de answered.",
      "The server at <IP_ADDRESS> and <IP_ADDRESS> answered."),
-    ("Python 3.11.4 came out in 2023; see section 8.2.2.1 and version 1.2.3.4.",
-     "Python 3.11.4 came out in 2023; see section 8.2.2.1 and version 1.2.3.4."),
+    ("Python 3.11.4 came out in 2023; see section 8.2.2.1, chapter 2.3.1.4 and 15.4.1.3.4.",
+     "Python 3.11.4 came out in 2023; see section 8.2.2.1, chapter 2.3.1.4 and 15.4.1.3.4."),
     # US SSN (presidio's medium pattern); crypto wallet with base58 checksum
     ("Her SSN is 536-90-4399.", "Her SSN is <SSN>."),
     ("Donations: 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2 (thank you!)", "Donations: <CRYPTO> (thank you!)"),

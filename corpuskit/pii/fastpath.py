@@ -386,6 +386,8 @@ def _first_breaker(candidates: str, breaker: re.Pattern) -> str:
 #: newer letter: ASCII word characters, and any non-ASCII character but separators and controls
 #: (tests/test_pii_fastpath.py checks every code point)
 _WORD = r"[^\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F\p{Z}\p{Cc}]"
+#: presidio's ``\\d`` likewise: ASCII digits, RE2's decimal digits, and what RE2's tables do not know
+_DIGIT = r"[^\x00-\x2F\x3A-\x7F\p{L}\p{M}\p{Z}\p{P}\p{S}\p{Cc}\p{Cf}\p{Co}\p{No}\p{Nl}]"
 #: recognizer class -> (trigger, policy, margin).  One pattern serves RE2 (pyarrow, over a batch) and
 #: the ``regex`` module (one document); each is contained in every match its recognizer can return.
 _RULES: dict[str, tuple[str, str, int]] = {
@@ -397,7 +399,8 @@ _RULES: dict[str, tuple[str, str, int]] = {
     # the full eight-group form (and the six-group IPv4-embedded one, which holds an IPv4)
     "IpRecognizer": (r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]", "token", 0),
     # the card pattern without its \b and look-ahead: <= 20 chars, look-ahead 14
-    "CreditCardRecognizer": (r"[13-6]\p{Nd}{3}[- ]?\p{Nd}{3,4}[- ]?\p{Nd}{3,4}[- ]?\p{Nd}{3}", "bounded", 64),
+    "CreditCardRecognizer": (rf"[13-6]{_DIGIT}{{3}}[- ]?{_DIGIT}{{3,4}}[- ]?{_DIGIT}{{3,4}}[- ]?{_DIGIT}{{3}}", "bounded",
+                             64),
     # IBAN (case-sensitive in presidio): <= 43 chars, one-character look-arounds
     "IbanRecognizer": (r"[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2}", "bounded", 96),
     # all five SSN patterns hold 3+2+4 digits with optional single separators: <= 11 chars

@@ -10,12 +10,12 @@ after presidio (the fast path stays exactly presidio's answer) and each one is s
   no ISBN check digit, no date or year range in front.  ``"any"`` keeps presidio's answer,
   ``"none"`` keeps only international (``+``) numbers.
 - IPv4 inside a longer dotted number (``15.4.1.3.4``, ``1.2.3.4.5``), opening a line as
-  ``8.2.2.1. Installing`` or right after "section", "version", "v", "§" is a section or version
-  number.
+  ``8.2.2.1. Installing`` or right after "section", "chapter", "§" is a section number.
 - IPv6 that is not a unicast address (loopback, unspecified, link-local, multicast, reserved
   ranges such as ``6::`` from ``udp4/6::``) is not a person's address.
-- ``ip_scope="global"`` (meant for code): only globally routed unicast addresses count; 127.0.0.1,
-  0.0.0.0, 10.x, 192.168.x, multicast and the like are configuration, not people.
+- ``ip_scope="global"`` (meant for code): only public hosts count; 127.0.0.1, 0.0.0.0, 10.x,
+  192.168.x, multicast and the like are configuration, and quads of one- or two-digit parts
+  ("1.2.3.4", OIDs such as "2.5.29.35") are versions, not people.
 - ``allow_documentation``: example.com/.net/.org and the ``.example``/``.test``/``.invalid`` names
   (RFC 2606), and the documentation networks 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and
   2001:db8::/32 (RFC 5737, RFC 3849) are left in place: code and manuals are full of them.
@@ -34,8 +34,9 @@ _DOC_NETS = tuple(ipaddress.ip_network(n) for n in
 _GROUPS = re.compile(r"\d+")
 _LINE_START = re.compile(r"(?:^|\n)[ \t]*\Z")
 _HEADING = re.compile(r"\. \S")
-#: "section 8.2.2.1", "version 1.2.3.4", "v2.0.1.3", "§ 4.1.2.3" just before the match
-_NUMBERED = re.compile(r"(?i)(?:\bsection|\bchapter|\bsect?\.|§|\bversion|\brelease|\bver\.|\bv\.?)\s*\Z")
+#: "section 8.2.2.1", "chapter 2.3.1.4", "§ 4.1.2.3" just before the match (a "version 1.2.3.4"
+#: stays an address: four-part versions and hosts cannot be told apart in prose)
+_NUMBERED = re.compile(r"(?i)(?:\bsection|\bchapter|\bsect?\.|\bchap\.|§)\s*\Z")
 _PHONE_SEPARATORS = re.compile(r"^[\d\s()+\-\u2010-\u2015\u2212\u00a0]+$")
 _ZIP4 = re.compile(r"^\d{5}-\d{4}$")
 _DATE_LEAD = re.compile(r"^\(?(?:1[5-9]|20)\d\d(?:[-/. ]?(?:0[1-9]|1[0-2])(?:[-/. ]?(?:0[1-9]|[12]\d|3[01]))?|"
@@ -88,10 +89,14 @@ def ipv6_plausible(value: str) -> bool:
 
 
 def ip_is_global(value: str) -> bool:
-    """A globally routed unicast address (not private, loopback, link-local, reserved, multicast, documentation)."""
+    """A public host: globally routed unicast (not private, loopback, link-local, reserved, multicast,
+    documentation), and not a version-like quad whose four parts all have one or two digits
+    ("1.2.3.4", "2.5.29.35", "8.8.8.8": versions, OIDs, public resolvers; no person's host)."""
     try:
         addr = ipaddress.ip_interface(value).ip
     except ValueError:
+        return False
+    if addr.version == 4 and all(len(p) <= 2 for p in value.split("/")[0].split(".")):
         return False
     return addr.is_global and not addr.is_multicast
 

@@ -37,12 +37,19 @@ def _entities(v: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _check_ner_model(model: str) -> None:
     """Fail at config time, without importing spaCy, when NER is asked for and no model is there."""
     if importlib.util.find_spec("spacy") is None:
         raise ValueError(f"NER entities need spaCy and a spaCy model: pip install spacy, then "
                          f"python -m spacy download {model}")
-    if not Path(model).exists() and importlib.util.find_spec(model.replace("-", "_")) is None:
+    if not Path(model).exists() and not _importable(model.replace("-", "_")):
         raise ValueError(f"NER entities need the spaCy model {model!r}, which is not installed: run "
                          f"`python -m spacy download {model}` (or pip install its wheel), or set ner_model "
                          "to the path of a saved spaCy pipeline; corpuskit never downloads models itself")
