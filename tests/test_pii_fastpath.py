@@ -106,6 +106,8 @@ STRESS = [
     "email\u0301@domain\u0301.com and josé@exämple.de and x@y.z and a@b.co",
     "Phone numbers in a table:\n+44 20 7946 0958\t+33 1 42 68 53 00\n(212) 555-0100\n",
     "\u3000+49\u00a0(0)30\u00a012345678\u2010 und 030/1234567",
+    # an IPv6 right after a numbered heading: its trigger starts inside the heading's window
+    "configuration.\n\n12.2.2.2. 2804:85d3:2076:a4ba:87fc:86d1:fe4c:941d. Network 10.0.0.1 fe80::2",
 ]
 
 
@@ -159,9 +161,9 @@ def test_batch_trigger_spans_equal_python_regex_spans():
     hit, spans = trigger_spans_batch(pa.array(texts, pa.large_string()), pattern)
     rx = regex.compile(pattern)
     for i, text in enumerate(texts):
-        want = [list(m.span()) for m in rx.finditer(text)]
+        want = [m.span() for m in rx.finditer(text)]
         assert bool(hit[i]) == bool(want)
         if "\x00" in text:
             assert i not in spans  # left to the Python scan
         elif want:
-            assert spans[i] == want, text
+            assert [tuple(sp) for sp in spans[i]] == want, text

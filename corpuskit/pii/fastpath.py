@@ -76,6 +76,9 @@ class Detector:
     margin: int = 0
     #: token policy: a character class no match can contain (windows stop at one, keeping it as context)
     boundary: str = r"\s"
+    #: bounded triggers made of ASCII digits and single ' ', '-' or '.' separators: the fewest digits
+    #: a match holds (0: not such a trigger); see ``FastAnalyzer.prescreen``
+    segment_digits: int = 0
 
     def __post_init__(self) -> None:
         self._before = regex.compile(r"(?s).*" + self.boundary)
@@ -91,8 +94,8 @@ class Detector:
         out: list[tuple[int, int]] = []
         bounded = self.policy == "bounded"
         for s, e in (spans if spans is not None else trigger_spans(self.trigger, text)):
-            if out and not bounded and s < out[-1][1]:
-                continue  # triggers hold no boundary character: inside a token window already
+            if out and not bounded and e <= out[-1][1]:
+                continue  # inside a token window already (a trigger may open on a boundary character)
             if bounded:
                 a, b = max(0, s - self.margin), min(n, e + self.margin)
             else:  # token: the run of characters a match can hold, with the bounding character as context
@@ -149,13 +152,34 @@ def trigger_spans_batch(texts: pa.Array | BatchBytes, pattern: str) -> tuple[np.
     already held either byte get no spans here (the caller scans them with Python's ``re``).
     """
     bb = texts if isinstance(texts, BatchBytes) else BatchBytes(texts)
+    hit, rows, b_start, b_end = trigger_bytes_batch(bb, pattern)
+    return hit, _spans_by_row(bb, hit, rows, b_start, b_end)
+
+
+def _spans_by_row(bb: BatchBytes, hit: np.ndarray, rows: np.ndarray, b_start: np.ndarray,
+                  b_end: np.ndarray) -> dict[int, list]:
+    """``{row: [(start, end), ...]}`` in characters, for the clean rows that hit."""
+    spans: dict[int, list] = {}
+    if not rows.size:
+        return spans
+    starts, ends = bb.chars(b_start, rows), bb.chars(b_end, rows)
+    bounds = np.searchsorted(rows, np.arange(len(bb.arr) + 1), side="left").tolist()
+    pairs = list(zip(starts.tolist(), ends.tolist()))
+    for row in np.flatnonzero(hit & ~bb.dirty).tolist():
+        spans[row] = pairs[bounds[row]:bounds[row + 1]]
+    return spans
+
+
+def trigger_bytes_batch(bb: BatchBytes, pattern: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(hit per row, row, start, end)`` of every match of ``pattern`` in the clean rows, as byte
+    positions in the batch's buffer (rows ascending, matches in text order)."""
     n = len(bb.arr)
+    empty = np.zeros(0, dtype=np.int64)
     marked = pc.replace_substring_regex(bb.arr, pattern, "\x00\\0\x01")
     hit = np.asarray(pc.not_equal(pc.binary_length(marked), bb.lengths).fill_null(False)
                      .to_numpy(zero_copy_only=False), dtype=bool)
-    spans: dict[int, list] = {}
     if not hit.any():
-        return hit, spans
+        return hit, empty, empty, empty
     m_off, m_buf = _byte_rows(marked)
     pos = np.flatnonzero(m_buf[:m_off[-1]] <= 1)
     rows = np.searchsorted(m_off, pos, side="right") - 1
@@ -166,13 +190,13 @@ def trigger_spans_batch(texts: pa.Array | BatchBytes, pattern: str) -> tuple[np.
     first = np.searchsorted(rows, np.arange(n + 1), side="left")
     rank = np.arange(pos.size) - first[rows]
     orig = pos - m_off[rows] - rank + bb.offsets[rows]  # byte position in the original text
-    chars = bb.chars(orig, rows)
-    starts, ends, span_rows = chars[is_open], chars[~is_open], rows[is_open]
-    bounds = np.searchsorted(span_rows, np.arange(n + 1), side="left")
-    pairs = np.stack([starts, ends], axis=1)
-    for row in np.flatnonzero(hit & ~bb.dirty).tolist():
-        spans[row] = pairs[bounds[row]:bounds[row + 1]].tolist()
-    return hit, spans
+    return hit, rows[is_open], orig[is_open], orig[~is_open]
+
+
+def _match(texts: pa.Array, pattern: str) -> np.ndarray:
+    """Per row: does RE2 ``pattern`` match somewhere (nulls: no)."""
+    return np.asarray(pc.match_substring_regex(texts, pattern).fill_null(False).to_numpy(zero_copy_only=False),
+                      dtype=bool)
 
 
 def _last_match_end(rx: Any, text: str, pos: int) -> int:
@@ -240,6 +264,8 @@ class PhoneSegments:
         # fewest digits a number can have, per default region, without and with a leading '+'
         self.k_region, self.k_plus = phone_digit_floors(recognizer.supported_regions, recognizer.leniency)
         self.k = min(min(self.k_region.values(), default=self.k_plus), self.k_plus)
+        #: the digit-group triggers' separators are phone punctuation (see ``FastAnalyzer.prescreen``)
+        self.separators_ok = {" ", "-", "."} <= punct
         # three 'x' separators make a "vanity" number whose letters count as digits: never skip those
         alpha = r"[xX][%s\d]*?[xX][%s\d]*?[xX]" % (p_cls, p_cls)
         core = r"\d(?:[%s]{0,4}\d){%d}|%s" % (p_cls, self.k - 1, alpha)
@@ -253,6 +279,9 @@ class PhoneSegments:
         self.checks = {r: region_check(r, recognizer.leniency) for r in recognizer.supported_regions}
         self.run = re.compile(r"\d(?:[%s]{0,4}\d)*" % p_cls, flags)  # digits a number can span
         self._by_regions: dict[tuple[str, ...], Any] = {}
+        #: per digit run (as written) and '+': bit i set when region i could match a number in it
+        self._run_masks: dict[tuple[str, bool], int] = {}
+        self._mask_regions: dict[int, tuple[str, ...]] = {}
         self.breaker = re.compile(r"[^\d%s]" % chain, flags)
         # from the first digit or lead character to the last digit
         self.core = re.compile(r"[\d%s](?:.*\d)?" % _class(lead), flags | re.DOTALL)
@@ -273,8 +302,25 @@ class PhoneSegments:
         if self.alpha.search(core):
             return tuple(self.k_region)
         plus = "+" in core or "\uff0b" in core
-        runs = [_normalize_digits(m.group()) for m in self.run.finditer(core)]
-        return tuple(r for r, check in self.checks.items() if any(check.run_may_match(d, plus) for d in runs))
+        mask = 0
+        memo = self._run_masks
+        for m in self.run.finditer(core):
+            key = (m.group(), plus)
+            bits = memo.get(key)
+            if bits is None:
+                if len(memo) >= 1 << 17:
+                    memo.clear()
+                digits = _normalize_digits(key[0])
+                bits = memo[key] = sum(1 << i for i, check in enumerate(self.checks.values())
+                                       if check.run_may_match(digits, plus))
+            mask |= bits
+        return self._regions_by_mask(mask)
+
+    def _regions_by_mask(self, mask: int) -> tuple[str, ...]:
+        found = self._mask_regions.get(mask)
+        if found is None:
+            found = self._mask_regions[mask] = tuple(r for i, r in enumerate(self.checks) if mask >> i & 1)
+        return found
 
     def _recognizer_for(self, regions: tuple[str, ...]) -> Any:
         rec = self._by_regions.get(regions)
@@ -302,6 +348,7 @@ class PhoneSegments:
         """
         out = []
         n = len(text)
+        known = self._classes
         cls = self._cls
         search = self.core.search
         for sa, sb in (spans if spans is not None else trigger_spans(self.trigger, text)):
@@ -313,7 +360,9 @@ class PhoneSegments:
                 continue
             if b < sb and text[b] == "#":
                 b += 1
-            out.append((a, (cls(text[a - 1]) if a > 0 else "N", text[a:b], cls(text[b]) if b < n else "N")))
+            before = (known.get(text[a - 1]) or cls(text[a - 1])) if a > 0 else "N"
+            after = (known.get(text[b]) or cls(text[b])) if b < n else "N"
+            out.append((a, (before, text[a:b], after)))
         return out
 
     def resolve(self, keys: Sequence[tuple[str, str, str]]) -> None:
@@ -395,9 +444,12 @@ _RULES: dict[str, tuple[str, str, int]] = {
     "EmailRecognizer": (rf"(?:[!#$%&'*+\-/=?^_`{{|}}~]|{_WORD})@{_WORD}(?:{_WORD}|-)*\.{_WORD}", "token", 0),
     # BASE_URL_REGEX needs "<label char>.<tld of 2+ letters>"; letters cover (?i) folds like 'ſ'
     "UrlRecognizer": (rf"(?:{_WORD}|[.\-])\.{_WORD}{{2}}", "token", 0),
-    # IPv4 (all three patterns) holds four dotted octets; every IPv6 alternative holds "::" except
-    # the full eight-group form (and the six-group IPv4-embedded one, which holds an IPv4)
-    "IpRecognizer": (r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]", "token", 0),
+    # IPv4 (all three patterns) holds four dotted octets; every IPv6 alternative starts after a
+    # non-word, non-':' character (or the text start) and runs on hex digits and colons to a "::",
+    # except the full eight-group form (and the six-group IPv4-embedded one, which holds an IPv4);
+    # "std::vector" and "Ipv6Addr::new" are no trigger
+    "IpRecognizer": (r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:^|[^0-9A-Za-z_:])(?:[0-9A-Fa-f:]*::|"
+                     r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f])", "token", 0),
     # the card pattern without its \b and look-ahead: <= 20 chars, look-ahead 14
     "CreditCardRecognizer": (rf"[13-6]{_DIGIT}{{3}}[- ]?{_DIGIT}{{3,4}}[- ]?{_DIGIT}{{3,4}}[- ]?{_DIGIT}{{3}}", "bounded",
                              64),
@@ -419,6 +471,12 @@ _RULES: dict[str, tuple[str, str, int]] = {
     # four dotted octets, ASCII look-arounds: <= 18 chars
     "GluedIpv4Recognizer": (r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", "bounded", 48),
 }
+
+
+#: triggers above made only of ASCII digits with single ' ', '-' or '.' between digit groups, and the
+#: fewest digits a match of each holds
+_SEGMENT_DIGITS = {"UsSsnRecognizer": 9, "NanpPhoneRecognizer": 7, "CnMobileRecognizer": 11,
+                   "CnResidentIdRecognizer": 17, "CnBankCardRecognizer": 16, "GluedIpv4Recognizer": 4}
 
 
 def re2_to_regex(pattern: str) -> str:
@@ -464,8 +522,10 @@ class FastAnalyzer:
             pattern, policy, margin = rule
             boundary = next((b for k, b in _TOKEN_BOUNDARY.items() if any(c.__name__ == k for c in type(rec).__mro__)),
                             r"\s")
+            digits = next((v for k, v in _SEGMENT_DIGITS.items() if any(c.__name__ == k for c in type(rec).__mro__)),
+                          0)
             self.detectors.append(Detector(rec, entities, policy, regex.compile(re2_to_regex(pattern)), pattern, margin,
-                                           boundary))
+                                           boundary, digits))
 
     def analyze_batch(self, texts: pa.Array | pa.ChunkedArray) -> list[list]:
         """Final results per document of an Arrow string column."""
@@ -488,8 +548,14 @@ class FastAnalyzer:
     def prescreen(self, texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[dict[int, list]]]:
         """Per detector: which rows hold its trigger, and where (RE2 over the whole batch).
 
-        Triggers that most documents lack are first OR-ed into one RE2 pass; each is then located
-        only in the rows that pass.
+        The phone segments come first, over the whole batch.  Digit-group triggers (SSN, NANP,
+        Chinese numbers, glued IPv4) are then searched in those segments only: such a match is made
+        of digits and phone punctuation, so it lies in one maximal run of chain characters, and it
+        holds at least ``K`` digits with at most one separator between neighbours, so that run
+        holds a phone core and is a segment; a match never crosses a segment's edge, so the
+        leftmost matches inside each segment are those of the whole text.  The other triggers that
+        most documents lack are OR-ed into one RE2 pass, and each is then located only in the rows
+        that pass.
         """
         n = len(texts)
         masks = np.ones((n, len(self.detectors)), dtype=bool)
@@ -499,30 +565,66 @@ class FastAnalyzer:
         t0 = time.process_time()
         arr = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
         arr = arr.cast(pa.large_string())
-        whole = BatchBytes(arr)
-        rare = [i for i, d in enumerate(self.detectors) if d.trigger_re2 is not None and self._rare(d)]
-        rows = np.arange(n)
-        sub: BatchBytes | None = whole
-        if len(rare) > 1:
-            any_rare = np.asarray(pc.match_substring_regex(
-                arr, "|".join(f"(?:{self.detectors[i].trigger_re2})" for i in rare)).fill_null(False)
-                .to_numpy(zero_copy_only=False), dtype=bool)
-            rows = np.flatnonzero(any_rare)
-            sub = BatchBytes(arr.take(pa.array(rows))) if rows.size else None
-            for i in rare:
-                masks[:, i] = False
+        phone = next((i for i, d in enumerate(self.detectors) if d.policy == "segment" and d.trigger_re2), None)
+        inner: list[int] = []
+        if phone is not None:
+            ph = self.detectors[phone]
+            inner = [i for i, d in enumerate(self.detectors)
+                     if d.policy == "bounded" and d.segment_digits and d.segment_digits >= ph.k and ph.separators_ok]
+            whole = BatchBytes(arr)
+            hit, rows, b_start, b_end = trigger_bytes_batch(whole, ph.trigger_re2)
+            masks[:, phone] = hit
+            spans[phone] = _spans_by_row(whole, hit, rows, b_start, b_end)
+            if inner:
+                self._inner_spans(whole, hit, rows, b_start, b_end, inner, masks, spans)
+        rare = [i for i, d in enumerate(self.detectors)
+                if d.trigger_re2 is not None and self._rare(d) and i not in inner]
+        candidates = np.arange(n)
+        if len(rare) > 1:  # one pass for all the rare triggers, then each only where one of them is
+            candidates = np.flatnonzero(_match(arr, "|".join(f"(?:{self.detectors[i].trigger_re2})" for i in rare)))
+        sub = arr.take(pa.array(candidates)) if len(rare) > 1 and candidates.size < n else arr
         for i, det in enumerate(self.detectors):
-            if det.trigger_re2 is None:
+            if det.trigger_re2 is None or i == phone or i in inner:
                 continue
-            if i in rare and len(rare) > 1:
-                if sub is not None:
-                    hit, found = trigger_spans_batch(sub, det.trigger_re2)
-                    masks[rows[hit], i] = True
-                    spans[i] = {int(rows[j]): sp for j, sp in found.items()}
-            else:
-                masks[:, i], spans[i] = trigger_spans_batch(whole, det.trigger_re2)
+            # mask first (a plain RE2 match), then mark only the rows that hold the trigger
+            base, text = (candidates, sub) if i in rare else (np.arange(n), arr)
+            has = _match(text, det.trigger_re2) if base.size else np.zeros(0, dtype=bool)
+            masks[:, i] = False
+            masks[base[has], i] = True
+            sel = np.flatnonzero(has)
+            if sel.size:
+                _, found = trigger_spans_batch(BatchBytes(text.take(pa.array(sel))), det.trigger_re2)
+                spans[i] = {int(base[sel[j]]): sp for j, sp in found.items()}
         self.seconds["prescreen"] = self.seconds.get("prescreen", 0.0) + time.process_time() - t0
         return masks, spans
+
+    def _inner_spans(self, whole: BatchBytes, hit: np.ndarray, rows: np.ndarray, b_start: np.ndarray,
+                     b_end: np.ndarray, inner: list[int], masks: np.ndarray, spans: list[dict[int, list]]) -> None:
+        """Locate the ``inner`` detectors' triggers in the phone segments (byte spans of clean rows)."""
+        dirty = hit & whole.dirty  # no spans there: the trigger may be anywhere, the Python scan decides
+        lens = b_end - b_start
+        off = np.zeros(lens.size + 1, dtype=np.int64)
+        np.cumsum(lens, out=off[1:])
+        _, data = _byte_rows(whole.arr)
+        idx = np.repeat(b_start - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
+        seg_arr = pa.LargeStringArray.from_buffers(lens.size, pa.py_buffer(off), pa.py_buffer(data[idx].tobytes()))
+        seg_char = whole.chars(b_start, rows).tolist()
+        seg_row = rows.tolist()
+        for i in inner:
+            trig = self.detectors[i].trigger_re2
+            masks[:, i] = dirty
+            has = _match(seg_arr, trig) if lens.size else np.zeros(0, dtype=bool)
+            sel = np.flatnonzero(has)
+            if not sel.size:
+                continue
+            masks[rows[sel], i] = True
+            _, found = trigger_spans_batch(BatchBytes(seg_arr.take(pa.array(sel))), trig)
+            by_row: dict[int, list] = {}
+            for j, sp in found.items():  # segments ascending: a row's spans stay in text order
+                seg = int(sel[j])
+                c0 = seg_char[seg]
+                by_row.setdefault(seg_row[seg], []).extend((c0 + a, c0 + b) for a, b in sp)
+            spans[i] = by_row
 
     @staticmethod
     def _rare(det: Any) -> bool:
