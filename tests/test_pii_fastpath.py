@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pytest
 import regex
 
-from corpus_fixtures import stdlib_docs
+from corpus_fixtures import stdlib_docs, stdlib_sources
 from corpuskit.pii.fastpath import _DIGIT, _WORD, FastAnalyzer, trigger_spans_batch
 from corpuskit.pii.recognizers import DEFAULT_ENTITIES, build_analyzer, build_recognizers
 
@@ -79,11 +79,26 @@ def _value(rng: random.Random) -> str:
     return f"手机{rng.choice(['138', '159', '186'])}{_digits(rng, 8)}联系"
 
 
+def _real_texts(n: int) -> list[str]:
+    """``n`` real texts: stdlib docstrings, then blocks of stdlib source (blank-line separated, ~1-3 KB)."""
+    texts = [d["text"] for d in stdlib_docs(n)]
+    for _, src in stdlib_sources(400):
+        block: list[str] = []
+        for para in src.split("\n\n"):
+            block.append(para)
+            if sum(map(len, block)) >= 1000:
+                texts.append("\n\n".join(block))
+                block = []
+            if len(texts) >= n:
+                return texts
+    return texts
+
+
 def _planted_docs(n: int, seed: int = 11) -> list[str]:
     rng = random.Random(seed)
     out = []
-    for d in stdlib_docs(n):
-        words = d["text"].split(" ")
+    for text in _real_texts(n):
+        words = text.split(" ")
         for _ in range(rng.randint(1, 6)):
             pos = rng.randrange(len(words) + 1)
             words.insert(pos, _value(rng) + rng.choice(["", ",", ".", ";", ")"]))
@@ -118,7 +133,7 @@ def _key(results) -> list[tuple]:
 @pytest.mark.parametrize("entities,leniency", [(list(DEFAULT_ENTITIES) + ["URL"], 1),
                                                (["PHONE_NUMBER", "IP_ADDRESS", "EMAIL_ADDRESS"], 0)])
 def test_same_entities_as_analyzer_engine(entities, leniency):
-    docs = _planted_docs(350 if leniency == 1 else 120) + STRESS
+    docs = _planted_docs(3000 if leniency == 1 else 120) + STRESS
     recognizers = build_recognizers(entities, phone_leniency=leniency)
     engine = build_analyzer(recognizers)
     fast = FastAnalyzer(recognizers, score_threshold=0.0)
@@ -129,6 +144,7 @@ def test_same_entities_as_analyzer_engine(entities, leniency):
         found += len(ref)
         assert _key(mine) == _key(ref), text
     assert found > len(docs)  # plenty to compare
+    assert len(docs) > 3000 or leniency != 1
     # and the single-document path (Python regex triggers instead of RE2) agrees too
     for text in STRESS:
         assert _key(fast.analyze(text)) == _key(engine.analyze(text, language="en", score_threshold=0.0)), text
