@@ -127,6 +127,7 @@ def natural_phone(text: str, s: int, e: int) -> bool:
 def score(docs: list[dict], found: list[list[dict]], truth: dict[str, list[dict]], types: tuple[str, ...],
           mapping: dict[str, str] = ENTITY_TO_TRUTH):
     tp, fp, fn, nat = Counter(), Counter(), Counter(), Counter()
+    inj_true, inj_fn = Counter(), Counter()  # the injected spans alone (the truth's "natural" ones come from a regex)
     fps, fns = defaultdict(list), defaultdict(list)
     for d, spans in zip(docs, found):
         text, tr = d["text"], truth.get(d["id"], [])
@@ -142,9 +143,12 @@ def score(docs: list[dict], found: list[list[dict]], truth: dict[str, list[dict]
                 if t == "phone" and natural_phone(text, s, e):
                     nat[t] += 1
         for x in tr:
+            inj_true[x["type"]] += x["origin"] == "injected"
             if not any(t == x["type"] and s < x["end"] and x["start"] < e for s, e, t in got):
                 fn[x["type"]] += 1
+                inj_fn[x["type"]] += x["origin"] == "injected"
                 fns[x["type"]].append(f"{x['origin']}/{x['subtype']}: " + text[max(0, x["start"] - 30):x["end"] + 20])
+    nat["_injected_recall"] = {t: 1 - inj_fn[t] / inj_true[t] for t in inj_true if inj_true[t]}
     return tp, fp, fn, fps, fns, nat
 
 
@@ -154,6 +158,7 @@ def print_scores(title: str, tp, fp, fn, types, fps=None, fns=None, nat=None, sa
           + ("   precision, phones with Tel/Fax/... beside them counted as PII" if nat else ""))
     failing = []
     nat = nat or Counter()
+    inj = nat.pop("_injected_recall", {})
     for t in types:
         n_true, n_found = tp[t] + fn[t], tp[t] + fp[t]
         if not n_true and not n_found:
@@ -162,6 +167,8 @@ def print_scores(title: str, tp, fp, fn, types, fps=None, fns=None, nat=None, sa
         r = tp[t] / n_true if n_true else 1.0
         p_nat = (tp[t] + nat[t]) / n_found if n_found else 1.0
         flag = "" if (max(p, p_nat) >= 0.95 and r >= 0.99) else "  <-- below 0.95 / 0.99"
+        if t in inj:
+            flag = f"   recall of injected: {inj[t]:.3f}" + flag
         if flag:
             failing.append(t)
         extra = f"   {p_nat:.3f} ({nat[t]} natural)" if nat[t] else ""
