@@ -144,6 +144,13 @@ def test_output_identical_for_1_and_2_workers(tmp_path: Path, corpus, hf_tok) ->
     assert all(c[name] == a[name] for name in a if name != "manifest.json")
     ma, mc = json.loads(a["manifest.json"]), json.loads(c["manifest.json"])
     assert ma["splits"] == mc["splits"] and ma["sources"] == mc["sources"] and ma["inputs"] == mc["inputs"]
+    # one task at a time on one thread (workers=1 otherwise runs tasks on several threads at once)
+    seq = cfg.model_copy(update={"threads_per_worker": 1})
+    build(hf_tok, [str(root)], tmp_path / "w4", seq, workers=1, show_progress=False)
+    d = _files(tmp_path / "w4")
+    assert all(d[name] == a[name] for name in a if name != "manifest.json")
+    md = json.loads(d["manifest.json"])
+    assert ma["splits"] == md["splits"] and ma["sources"] == md["sources"] and ma["inputs"] == md["inputs"]
 
 
 def test_shuffle_is_a_seeded_permutation(tmp_path: Path, corpus, hf_tok) -> None:

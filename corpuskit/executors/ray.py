@@ -50,7 +50,7 @@ class RayExecutor:
             self._remotes[fn] = self.ray.remote(max_retries=self.max_retries, retry_exceptions=False)(fn)
         return self._remotes[fn]
 
-    def map(self, fn: Callable[[dict], Any], specs: list[dict], desc: str) -> list[Any]:
+    def map(self, fn: Callable[[dict], Any], specs: list[dict], desc: str, threads: int = 1) -> list[Any]:
         if not specs:
             return []
         remote = self._remote(fn)

@@ -89,9 +89,14 @@ def build(tokenizer: str | os.PathLike, inputs: list[str], output: str | os.Path
     bos_id = tok.bos_id if cfg.add_bos else None
     inset = resolve_inputs(inputs, cfg.reader, cfg.batch_docs)
     # cores left idle by fewer input tasks than workers go to each task's tokenizer thread pool
-    threads = cfg.threads_per_worker or max(1, cores // min(workers, len(inset.tasks)))
+    threads = cfg.threads_per_worker or max(1, cores // min(workers, len(inset.tasks) or 1))
+    # one process: up to ``threads`` tasks at once, the threads shared among them (no task waits
+    # for another's last sub-batch); the bytes written do not depend on this
+    in_flight = min(threads, len(inset.tasks)) if workers == 1 and not cfg.threads_per_worker else 1
+    in_flight = max(1, in_flight)
+    task_threads = max(1, threads // in_flight)
     configure_parallelism()
-    tok.threads = threads
+    tok.threads = task_threads
     fp = _fingerprint(cfg, tok_info, inset)
     done = _prepare_output(out, fp, overwrite)
     if done is not None:
@@ -102,13 +107,13 @@ def build(tokenizer: str | os.PathLike, inputs: list[str], output: str | os.Path
     ex = make_executor("local", workers, progress=show_progress)
     try:
         specs = [{"index": t.index, "reader": t.reader, "task": t.task.to_dict(), "workdir": str(work),
-                  "tokenizer": tok_path, "eos_id": eos_id, "bos_id": bos_id, "threads": threads, "strict": strict,
+                  "tokenizer": tok_path, "eos_id": eos_id, "bos_id": bos_id, "threads": task_threads, "strict": strict,
                   "batch_bytes": cfg.batch_bytes}
                  for t in inset.tasks]
         if specs:
             remember_tokenizer(specs[0], tok)
         order = sorted(specs, key=lambda s: -sum(os.path.getsize(p) for p in s["task"]["paths"]))
-        results = {s["index"]: r for s, r in zip(order, ex.map(encode_task, order, "tokenize"))}
+        results = {s["index"]: r for s, r in zip(order, ex.map(encode_task, order, "tokenize", threads=in_flight))}
         records = [results[t.index] for t in inset.tasks]
         t1 = time.perf_counter()
 

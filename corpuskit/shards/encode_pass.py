@@ -179,7 +179,10 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
             src_codes = _source_codes(batch.column("source"), sources)
             keys = np.fromiter((xxhash.xxh3_64_intdigest(i.encode()) for i in batch.column("id").to_pylist()),
                                dtype=np.uint64, count=n)
-            for a, b in _cuts(sizes, spec["batch_bytes"]):
+            # several sub-batches per thread, so a small file still keeps every thread busy
+            step = spec["batch_bytes"] if pool is None else \
+                max(1 << 16, min(spec["batch_bytes"], int(sizes.sum()) // (4 * n_threads) + 1))
+            for a, b in _cuts(sizes, step):
                 texts = text_col.slice(a, b - a).to_pylist()
                 if pool is None:
                     emit(*tok.encode(texts), keys[a:b], src_codes[a:b])
