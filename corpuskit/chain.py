@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .cli import main as cli
 from .errors import CorpusError
+from .readers.base import strip_compression
 from .pipeline import PROJECT_ROOT
 
 PIPELINES = {"web": "web.yaml", "books": "books.yaml", "code": "code.yaml", "zh_web": "zh-web.yaml",
@@ -46,6 +47,20 @@ def _call(args: list[str], log: list[dict]) -> None:
         raise CorpusError(f"'corpuskit {shlex.join(args)}' failed with exit code {code}")
 
 
+def holds_records(inp: str) -> bool:
+    """Whether ``inp`` (file, directory or glob) holds only JSONL / Parquet / Arrow files (documents
+    already extracted, e.g. a previous run's output or a JSONL dump) rather than raw dumps."""
+    from .readers.auto import AutoReader
+    from .readers.base import expand_inputs
+
+    try:
+        every = expand_inputs([inp], ())
+    except CorpusError:
+        return False
+    records = [p for p, _ in every if strip_compression(p).endswith(AutoReader.extensions)]
+    return bool(records) and len(records) == len(every)
+
+
 def run_chain(cfg: ChainConfig) -> dict:
     out = cfg.output
     out.mkdir(parents=True, exist_ok=True)
@@ -55,8 +70,11 @@ def run_chain(cfg: ChainConfig) -> dict:
         if kind not in PIPELINES:
             raise CorpusError(f"unknown input kind {kind!r}; valid: {', '.join(PIPELINES)}")
         run_dir = out / kind.replace("_", "-")
-        _call(["run", str(cfg.pipelines_dir / PIPELINES[kind]), "--input", inp, "--output", str(run_dir),
-               "--workers", str(cfg.workers), "--executor", cfg.executor, "--no-progress"], log)
+        args = ["run", str(cfg.pipelines_dir / PIPELINES[kind]), "--input", inp, "--output", str(run_dir),
+                "--workers", str(cfg.workers), "--executor", cfg.executor, "--no-progress"]
+        if holds_records(inp):  # already-extracted text: the same steps, read by the JSONL/Parquet reader
+            args += ["--set", "reader.type=auto"]
+        _call(args, log)
         runs.append(run_dir)
     data = [str(r / "data") for r in runs]
     tok_dir = out / "tokenizer"

@@ -110,13 +110,18 @@ class Pipeline:
             raise ConfigError(format_validation(e, origin, "", PipelineFile)) from None
         _import_plugins(pf.imports, origin)
         reader_cfg = dict(pf.reader)
-        if reader_overrides:
-            reader_cfg.update({k: v for k, v in reader_overrides.items() if v is not None})
-        rtype = reader_cfg.pop("type", "jsonl")
+        overrides = {k: v for k, v in (reader_overrides or {}).items() if v is not None}
+        rtype = overrides.pop("type", None) or reader_cfg.get("type", "jsonl")
         try:
             rcls = reader_class(rtype)
         except ConfigError as e:
             raise ConfigError(f"{origin}: reader.type: {e}") from None
+        if rtype != reader_cfg.get("type", "jsonl"):
+            # another reader than the file's (e.g. JSONL input for a WARC pipeline): keep the file's
+            # parameters that reader has too (source, batch sizes), drop the others
+            reader_cfg = {k: v for k, v in reader_cfg.items() if k in rcls.Params.model_fields}
+        reader_cfg.pop("type", None)
+        reader_cfg.update(overrides)
         try:
             reader = rcls(rcls.Params(**reader_cfg))
         except ValidationError as e:
