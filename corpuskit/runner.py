@@ -359,6 +359,11 @@ def _sum_numbers(results: list[dict]) -> dict[str, Any]:
     return agg
 
 
+def is_duplicate(reason: str) -> bool:
+    """A drop reason that means "another copy is kept" (exact and near dedup)."""
+    return reason == "duplicate" or reason.endswith(":duplicate")
+
+
 def summarise(pipeline: Pipeline, seg_results: list[list[dict]], stage_results: dict[str, Any],
               tasks: list[ReaderTask], wall: float, workers: int, executor: str) -> dict[str, Any]:
     first = TaskStats()
@@ -374,8 +379,8 @@ def summarise(pipeline: Pipeline, seg_results: list[list[dict]], stage_results: 
                     order.append(s.name)
                 steps[s.name].merge(s)
     docs_out = sum(r["docs_out"] for r in seg_results[-1])
-    dropped = sum(sum(s.drops.values()) for s in steps.values() if s.kind != "global")
-    duplicates = sum(sum(s.drops.values()) for s in steps.values() if s.kind == "global")
+    duplicates = sum(n for s in steps.values() if s.kind == "global" for r, n in s.drops.items() if is_duplicate(r))
+    dropped = sum(sum(s.drops.values()) for s in steps.values()) - duplicates
     bytes_in = steps["read"].bytes_out if "read" in steps else 0
     accounted = docs_out + dropped + duplicates + first.quarantined
     summary = {

@@ -77,6 +77,8 @@ def test_boilerplate_lines_removed_first_kept(tmp_path):
     assert "page-empty" not in texts
     assert s["steps"][-1]["drops"] == {"too_short_after_line_dedup": 1}
     assert s["balanced"] and s["docs_out"] == 8
+    # a page emptied by line dedup is a drop with its reason, not a duplicate of another page
+    assert (s["dropped"], s["duplicates"]) == (1, 0)
     assert s["stages"]["line_dedup"]["count"]["lines_removed"] >= 3 * 8
 
 

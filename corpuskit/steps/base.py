@@ -134,8 +134,8 @@ class StageContext:
 
 class GlobalStage(Step):
     kind: ClassVar[str] = "global"
-    #: drops by a global stage are reported as duplicates in the run summary
-    counts_as_duplicates: ClassVar[bool] = True
+    #: its drops with reason "duplicate" are the run summary's duplicates; other reasons (a line-deduped
+    #: document left too short, a contaminated one) are drops like a filter's
 
     def begin_scan(self, ctx: StageContext) -> None:
         """Start scanning data task ``ctx.task``."""
