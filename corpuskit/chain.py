@@ -10,6 +10,7 @@ output is already complete.
 from __future__ import annotations
 
 import json
+import resource
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -42,7 +43,11 @@ def _call(args: list[str], log: list[dict]) -> None:
     t0 = time.perf_counter()
     print(f"\n$ corpuskit {shlex.join(args)}", flush=True)
     code = cli(args)
-    log.append({"command": ["corpuskit", *args], "seconds": round(time.perf_counter() - t0, 2), "exit": code})
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    # running maxima (Linux: KiB): a command that raised one holds the new peak
+    log.append({"command": ["corpuskit", *args], "seconds": round(time.perf_counter() - t0, 2), "exit": code,
+                "peak_rss_mb_so_far": {"chain_process": round(me.ru_maxrss / 1024, 1),
+                                       "largest_worker": round(kids.ru_maxrss / 1024, 1)}})
     if code != 0:
         raise CorpusError(f"'corpuskit {shlex.join(args)}' failed with exit code {code}")
 
