@@ -76,6 +76,7 @@ def test_chain_on_jsonl_inputs(tmp_path: Path):
         assert stats["balanced"]
         assert stats["records_in"] == stats["docs_out"] + stats["dropped"] + stats["duplicates"] + stats["quarantined"]
     assert runs["books"]["duplicates"] >= 10 and runs["books"]["docs_out"] > len(books) // 2
+    assert all(c["exit"] == 0 and c["peak_rss_mb_so_far"]["chain_process"] > 0 for c in summary["commands"])
     run_cmds = [c["command"] for c in summary["commands"] if c["command"][1] == "run"]
     assert all("reader.type=auto" in cmd for cmd in run_cmds)
     manifest = json.loads((out / "shards" / "manifest.json").read_text())
