@@ -158,7 +158,7 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
             lens_parts.append(lens)
             key_parts.append(k)
             src_parts.append(s)
-        release_free_memory()
+        release_free_memory(int(flat.nbytes))
 
     out = HashingFile(paths["tokens"])
     # HF tokenizers: ``threads`` Python threads each encode their own sub-batch on one core (the
@@ -232,10 +232,20 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def release_free_memory() -> None:
-    """Hand freed heap pages back to the OS (glibc ``malloc_trim``).  The encode threads allocate
-    and free ~80 bytes per byte of text in their own malloc arenas; without this, fragmentation
-    lets a long build's resident memory creep up although nothing is kept."""
+_TRIM_EVERY = 1 << 20  # bytes of token ids encoded between two trims
+_since_trim = 0
+
+
+def release_free_memory(encoded: int) -> None:
+    """Hand freed heap pages back to the OS (glibc ``malloc_trim``) every ``_TRIM_EVERY`` bytes of
+    ids.  The encode threads allocate and free ~80 bytes per byte of text in their own malloc
+    arenas; without this, fragmentation lets a long build's resident memory creep up although
+    nothing is kept.  Not after every sub-batch: a trim walks every arena under its lock."""
+    global _since_trim
+    _since_trim += encoded
+    if _since_trim < _TRIM_EVERY:
+        return
+    _since_trim = 0
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
