@@ -19,7 +19,7 @@ from pathlib import Path
 from .cli import main as cli
 from .errors import CorpusError
 from .readers.base import strip_compression
-from .pipeline import PROJECT_ROOT
+from .pipeline import data_root
 
 PIPELINES = {"web": "web.yaml", "books": "books.yaml", "code": "code.yaml", "zh_web": "zh-web.yaml",
              "zh_books": "zh-books.yaml"}
@@ -36,7 +36,7 @@ class ChainConfig:
     shard_tokens: int | None = None
     valid_fraction: float = 0.01
     weights: list[str] = field(default_factory=list)
-    pipelines_dir: Path = PROJECT_ROOT / "pipelines"
+    pipelines_dir: Path = field(default_factory=lambda: data_root() / "pipelines")
 
 
 def _call(args: list[str], log: list[dict]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,13 @@ from .registry import reader_class, step_class
 from .steps.base import GlobalStage, Step
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: where a (non-editable) wheel installs ``configs/`` and ``pipelines/``
+SHARE_ROOT = Path(sysconfig.get_path("data")) / "share" / "corpuskit"
+
+
+def data_root() -> Path:
+    """The checkout holding ``configs/`` and ``pipelines/``, else the installed copy of both."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "pipelines").is_dir() else SHARE_ROOT
 
 
 class WriterConfig(BaseModel):
@@ -177,7 +185,7 @@ def config_dirs(base_dir: Path) -> list[Path]:
     dirs = []
     if os.environ.get("CORPUSKIT_CONFIGS"):
         dirs.append(Path(os.environ["CORPUSKIT_CONFIGS"]))
-    dirs += [base_dir / "configs", base_dir.parent / "configs", Path.cwd() / "configs", PROJECT_ROOT / "configs"]
+    dirs += [base_dir / "configs", base_dir.parent / "configs", Path.cwd() / "configs", data_root() / "configs"]
     return dirs
 
 

@@ -86,3 +86,30 @@ def test_chain_on_jsonl_inputs(tmp_path: Path):
     assert sum(1 for _ in TokenShards(out / "shards")) + sum(
         1 for _ in TokenShards(out / "shards", split="valid")) == kept
     assert (out / "report" / "report.html").stat().st_size > 10_000
+
+
+def test_installed_copies_of_presets_and_pipelines(tmp_path, monkeypatch):
+    """A wheel puts configs/ and pipelines/ under <prefix>/share/corpuskit: every file of both is
+    listed for it, and presets and pipelines are found there when no checkout is around."""
+    import glob
+    import shutil
+    import tomllib
+
+    import corpuskit.pipeline as pl
+
+    data_files = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = {f"{dest}/{Path(f).name}".removeprefix("share/corpuskit/")
+               for dest, pats in data_files.items() for pat in pats for f in glob.glob(str(PROJECT_ROOT / pat))}
+    present = {p.relative_to(PROJECT_ROOT).as_posix() for d in ("configs", "pipelines")
+               for p in (PROJECT_ROOT / d).rglob("*") if p.is_file()}
+    assert present and present == shipped
+
+    share = tmp_path / "share" / "corpuskit"
+    (share / "configs" / "quality").mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "configs" / "quality" / "english.yaml", share / "configs" / "quality")
+    monkeypatch.setattr(pl, "PROJECT_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(pl, "SHARE_ROOT", share)
+    monkeypatch.chdir(tmp_path)
+    assert pl.data_root() == share
+    assert pl.find_preset("quality/english", tmp_path / "elsewhere") == share / "configs" / "quality" / "english.yaml"
+    assert ChainConfig(output=tmp_path / "o", inputs={}).pipelines_dir == share / "pipelines"

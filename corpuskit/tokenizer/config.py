@@ -165,7 +165,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
     """Load a training YAML; ``overrides`` are ``KEY.PATH=VALUE`` strings (YAML values)."""
     path = Path(path)
     if not path.exists():
-        preset = Path(__file__).resolve().parents[2] / "configs" / "tokenizer" / f"{path.stem}.yaml"
+        from ..pipeline import data_root
+
+        preset = data_root() / "configs" / "tokenizer" / f"{path.stem}.yaml"
         if path.suffix == "" and preset.exists():
             path = preset
         else:
