@@ -18,8 +18,9 @@ from pathlib import Path
 
 from .cli import main as cli
 from .errors import CorpusError
-from .readers.base import strip_compression
 from .pipeline import data_root
+from .readers.auto import AutoReader
+from .readers.base import expand_inputs, strip_compression
 
 PIPELINES = {"web": "web.yaml", "books": "books.yaml", "code": "code.yaml", "zh_web": "zh-web.yaml",
              "zh_books": "zh-books.yaml"}
@@ -55,9 +56,6 @@ def _call(args: list[str], log: list[dict]) -> None:
 def holds_records(inp: str) -> bool:
     """Whether ``inp`` (file, directory or glob) holds only JSONL / Parquet / Arrow files (documents
     already extracted, e.g. a previous run's output or a JSONL dump) rather than raw dumps."""
-    from .readers.auto import AutoReader
-    from .readers.base import expand_inputs
-
     try:
         every = expand_inputs([inp], ())
     except CorpusError:
