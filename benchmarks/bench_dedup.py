@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import re
 import resource
 import shutil
@@ -37,12 +36,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from _common import data_dir
+
 HERE = Path(__file__).resolve()
 WORD = re.compile(r"\w+", re.U)
 
 
-def data_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("CORPUSKIT_BENCH_DATA") or Path.home() / "corpuskit-bench-data").expanduser()
 
 
 def peak_rss_mb() -> float:

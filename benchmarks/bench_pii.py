@@ -28,13 +28,14 @@ import json
 import os
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from _common import data_dir, peak_rss_mb
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent.parent))
@@ -45,19 +46,8 @@ ENTITY_TO_TRUTH = {"EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CN_MOBILE
                    "US_SSN": "us_ssn"}
 
 
-def data_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("CORPUSKIT_BENCH_DATA") or Path.home() / "corpuskit-bench-data").expanduser()
 
 
-def peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM: ru_maxrss would include the parent's, carried across exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def read_jsonl(pattern: Path) -> list[dict]:

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -40,15 +42,6 @@ BUNDLE = ["gopher_repetition", "gopher_quality", "c4", "fineweb"]
 BATCH = 2048
 
 
-def peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's at fork time)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu() -> float:

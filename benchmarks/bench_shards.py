@@ -38,13 +38,13 @@ import threading
 import time
 from pathlib import Path
 
+from _common import data_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("webtext", "books", "code")
 EOS = "<|endoftext|>"
 
 
-def data_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("CORPUSKIT_BENCH_DATA") or Path.home() / "corpuskit-bench-data").expanduser()
 
 
 # ---------------------------------------------------------------------------------------------

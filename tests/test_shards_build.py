@@ -4,7 +4,6 @@ long documents, SentencePiece, pipeline-run input, resume."""
 
 from __future__ import annotations
 
-import ast
 import io
 import json
 from collections import Counter
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus_fixtures import STDLIB, stdlib_sources
+from corpus_fixtures import stdlib_docs, stdlib_sources
 from corpuskit.errors import ConfigError
 from corpuskit.shards import build as build_mod
 from corpuskit.shards.build import build
@@ -34,26 +33,10 @@ INTL = [
 ]
 
 
-def _docstrings(n: int) -> list[str]:
-    """The first ``n`` docstrings of 200+ characters in the stdlib (parsing only as many files as needed)."""
-    out: list[str] = []
-    for path in sorted(STDLIB.glob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                doc = ast.get_docstring(node)
-                if doc and len(doc) >= 200:
-                    out.append(doc)
-        if len(out) >= n:
-            return out[:n]
-    return out
 
 
 def _docs() -> list[dict]:
-    docs = [{"id": f"doc-{i:04d}", "text": t, "source": "docs"} for i, t in enumerate(_docstrings(160))]
+    docs = [{"id": f"doc-{i:04d}", "text": t, "source": "docs"} for i, t in enumerate(d["text"] for d in stdlib_docs(160))]
     docs += [{"id": f"code/{name}", "text": text[:6000], "source": "code"} for name, text in stdlib_sources(40)]
     docs += [{"id": f"intl-{i}", "text": t, "source": "intl"} for i, t in enumerate(INTL)]
     return docs
