@@ -83,7 +83,7 @@ def build(tokenizer: str | os.PathLike, inputs: list[str], output: str | os.Path
     workers = max(1, workers or cores // 8)
     tok_path = str(Path(tokenizer).resolve())
     tok = ShardTokenizer(tok_path, eos_token=cfg.eos_token, bos_token=cfg.bos_token,
-                         need_eos=cfg.append_eos, need_bos=cfg.add_bos)
+                         need_eos=cfg.append_eos, need_bos=cfg.add_bos, encoder=cfg.encoder)
     tok_info = tok.describe()
     eos_id = tok.eos_id if cfg.append_eos else None
     bos_id = tok.bos_id if cfg.add_bos else None
@@ -108,6 +108,7 @@ def build(tokenizer: str | os.PathLike, inputs: list[str], output: str | os.Path
     try:
         specs = [{"index": t.index, "reader": t.reader, "task": t.task.to_dict(), "workdir": str(work),
                   "tokenizer": tok_path, "eos_id": eos_id, "bos_id": bos_id, "threads": task_threads, "strict": strict,
+                  "encoder": cfg.encoder,
                   "batch_bytes": cfg.batch_bytes}
                  for t in inset.tasks]
         if specs:

@@ -45,7 +45,7 @@ def task_paths(workdir: str | Path, index: int) -> dict[str, Path]:
 
 
 def _key(spec: dict[str, Any]) -> tuple:
-    return (spec["tokenizer"], spec["eos_id"], spec["bos_id"], spec["threads"])
+    return (spec["tokenizer"], spec["eos_id"], spec["bos_id"], spec["threads"], spec.get("encoder", "auto"))
 
 
 def remember_tokenizer(spec: dict[str, Any], tok: ShardTokenizer) -> None:
@@ -60,7 +60,8 @@ def get_tokenizer(spec: dict[str, Any]) -> ShardTokenizer:
     if tok is None:
         configure_parallelism()
         tok = ShardTokenizer(spec["tokenizer"], eos_token=spec["eos_id"], bos_token=spec["bos_id"],
-                             need_eos=False, need_bos=False, threads=spec["threads"])
+                             need_eos=False, need_bos=False, threads=spec["threads"],
+                             encoder=spec.get("encoder", "auto"))
         _tokenizers.clear()
         _tokenizers[key] = tok
     return tok
@@ -185,9 +186,9 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
             for a, b in _cuts(sizes, step):
                 texts = text_col.slice(a, b - a).to_pylist()
                 if pool is None:
-                    emit(*tok.encode(texts), keys[a:b], src_codes[a:b])
+                    emit(*tok.encode(texts, sizes[a:b]), keys[a:b], src_codes[a:b])
                     continue
-                pending.append((pool.submit(tok.encode, texts), keys[a:b], src_codes[a:b]))
+                pending.append((pool.submit(tok.encode, texts, sizes[a:b]), keys[a:b], src_codes[a:b]))
                 while len(pending) > 2 * n_threads:
                     fut, k, s = pending.popleft()
                     emit(*fut.result(), k, s)

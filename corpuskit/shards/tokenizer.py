@@ -3,6 +3,10 @@
 Special tokens are added here, not by the tokenizer's post-processor, so BOS/EOS are exactly what
 the shard config says whatever template the tokenizer file carries; truncation and padding set in
 a ``tokenizer.json`` are switched off, because a silently cut document is a corrupted document.
+
+A byte-level BPE ``tokenizer.json`` is encoded by :mod:`.fast_bpe` (tiktoken's core, checked to
+give ``tokenizers``' ids) when its checks pass; ``tokenizers`` stays the reference, and the
+validator re-encodes with it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from .fast_bpe import FastBPE
 
 EOS_CANDIDATES = ("<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>", "<|eos|>", "[EOS]", "<|end|>")
 BOS_CANDIDATES = ("<s>", "<|begin_of_text|>", "<bos>", "<|bos|>", "[BOS]", "<|startoftext|>", "<|endoftext|>")
@@ -72,7 +77,7 @@ class ShardTokenizer:
     """One loaded tokenizer; ``encode`` returns (flat token ids, per-document lengths)."""
 
     def __init__(self, path: str | Path, eos_token: str | int | None = None, bos_token: str | int | None = None,
-                 need_eos: bool = True, need_bos: bool = False, threads: int = 1):
+                 need_eos: bool = True, need_bos: bool = False, threads: int = 1, encoder: str = "auto"):
         self.source_path = str(path)
         self.file, self.kind = resolve_tokenizer_file(path)
         self.threads = max(1, threads)
@@ -89,6 +94,9 @@ class ShardTokenizer:
             # ids of added tokens may lie past the model's vocabulary: the bound is the largest id + 1
             self.vocab_size = max(self._hf.get_vocab_size(with_added_tokens=True), max(added, default=-1) + 1)
             self._sp = None
+            self._fast, self.encoder_note = (None, "encoder: tokenizers (set in the config)") \
+                if encoder == "tokenizers" else FastBPE.load(self.file, self._hf)
+            self.encoder = "tiktoken (checked against tokenizers)" if self._fast is not None else "tokenizers"
         else:
             import sentencepiece as spm
 
@@ -99,6 +107,7 @@ class ShardTokenizer:
                 raise ConfigError(f"tokenizer {self.file}: cannot load SentencePiece model: {e}") from None
             self.vocab_size = int(self._sp.GetPieceSize())
             self._hf = None
+            self._fast, self.encoder, self.encoder_note = None, "sentencepiece", ""
         self.eos_id = self._special("eos", eos_token, EOS_CANDIDATES, need_eos)
         self.bos_id = self._special("bos", bos_token, BOS_CANDIDATES, need_bos)
 
@@ -143,8 +152,12 @@ class ShardTokenizer:
             return [e.ids for e in self._hf.encode_batch_fast(texts, add_special_tokens=False)]
         return self._sp.Encode(texts, out_type=int, num_threads=self.threads)
 
-    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Flat uint32 ids of every document (specials not added) and each document's length."""
+    def encode(self, texts: list[str], nbytes: np.ndarray | None = None,
+               reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Flat uint32 ids of every document (specials not added) and each document's length.
+        ``nbytes``: the documents' UTF-8 sizes if known; ``reference``: the tokenizer library itself."""
+        if self._fast is not None and not reference:
+            return self._fast.encode(texts, nbytes)
         ids = self.encode_lists(texts)
         lens = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.uint32, count=int(lens.sum()))
@@ -161,6 +174,8 @@ class ShardTokenizer:
             "path": self.source_path,
             "file": self.file.name,
             "kind": self.kind,
+            "encoder": self.encoder,
+            **({"encoder_note": self.encoder_note} if self.encoder_note else {}),
             "sha256": file_sha256(self.file),
             "vocab_size": self.vocab_size,
             "eos_id": self.eos_id,

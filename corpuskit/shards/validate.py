@@ -265,7 +265,7 @@ def _sample_decode(rep: ValidationReport, m: dict, opened: dict, tokenizer: str 
                 k -= len(starts) - 1
             ids = np.asarray(tokens[starts[k] + nb:starts[k + 1] - ne]).astype(np.int64)
             text = tok.decode(ids)
-            again = tok.encode([text])[0]
+            again = tok.encode([text], reference=True)[0]
             same = len(again) == len(ids) and bool((again.astype(np.int64) == ids).all())
             rep.samples.append({"split": split, "document": int(g), "tokens": int(len(ids)), "chars": len(text),
                                 "reencodes": same, "text": text})

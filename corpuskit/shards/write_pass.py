@@ -1,12 +1,14 @@
 """Pass 2: gather one output shard's documents, in plan order, from the pass-1 token files.
 
-Documents are read through memory maps, so a task holds only its write buffer (about 32 MB),
-whatever the shard or corpus size; each shard is an independent task and its bytes depend only
+Documents are read with ``pread`` into one reused buffer (8-16 MB), so a task's memory does not
+depend on the shard or corpus size (pages read through a memory map would count in its RSS,
+read-around included); each shard is an independent task and its bytes depend only
 on the plan.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,13 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ..errors import CorpusError
 from ..writers.atomic import write_bytes_atomic
 from .encode_pass import store_dtype, task_paths
 from .megatron import MegatronWriter
 from .nanotron import NanotronWriter
 
-FLUSH_TOKENS = 16 << 20
+FLUSH_TOKENS = 4 << 20
 
 
 def marker_path(workdir: str | Path, name: str) -> Path:
@@ -45,27 +48,34 @@ def write_task(spec: dict[str, Any]) -> dict[str, Any]:
     task_index = spec["task_indices"]
     sdtype = store_dtype(spec["vocab_size"])
 
-    maps: dict[int, np.ndarray] = {}
     prefix = out / spec["name"]
     writers: list[Any] = []
     if "megatron" in spec["formats"]:
         writers.append(MegatronWriter(prefix, spec["vocab_size"], spec["max_doc_tokens"]))
     if "nanotron" in spec["formats"]:
         writers.append(NanotronWriter(prefix, spec["vocab_size"], spec["tokenizer_name"]))
+    fds: dict[int, tuple[int, Path]] = {}
     try:
-        pending: list[np.ndarray] = []
-        pending_n = 0
+        buf = np.empty(FLUSH_TOKENS, dtype=sdtype)
+        view = memoryview(buf).cast("B")
+        size = sdtype.itemsize
+        fill = 0
         for f, o, n in zip(file_of.tolist(), offs.tolist(), lens.tolist()):
-            mm = maps.get(f)
-            if mm is None:
-                mm = maps[f] = np.memmap(task_paths(workdir, task_index[f])["tokens"], dtype=sdtype, mode="r")
-            pending.append(mm[o:o + n])
-            pending_n += n
-            if pending_n >= FLUSH_TOKENS:
-                _flush(writers, pending)
-                pending, pending_n = [], 0
-        if pending:
-            _flush(writers, pending)
+            opened = fds.get(f)
+            if opened is None:
+                path = task_paths(workdir, task_index[f])["tokens"]
+                opened = fds[f] = (os.open(path, os.O_RDONLY), path)
+            while n > 0:  # a document longer than the buffer goes out in buffer-sized pieces
+                take = min(n, FLUSH_TOKENS - fill)
+                _pread_exact(*opened, view[fill * size:(fill + take) * size], o * size)
+                fill, o, n = fill + take, o + take, n - take
+                if fill == FLUSH_TOKENS:
+                    for w in writers:
+                        w.write(buf)
+                    fill = 0
+        if fill:
+            for w in writers:
+                w.write(buf[:fill])
         files: dict[str, dict] = {}
         for w in writers:
             files.update(w.close(lens))
@@ -73,6 +83,9 @@ def write_task(spec: dict[str, Any]) -> dict[str, Any]:
         for w in writers:
             w.abort()
         raise
+    finally:
+        for fd, _ in fds.values():
+            os.close(fd)
     sequences = next((w.sequences for w in writers if isinstance(w, MegatronWriter)), int(len(lens)))
     rec = {
         "name": spec["name"],
@@ -87,7 +100,11 @@ def write_task(spec: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def _flush(writers: list[Any], pending: list[np.ndarray]) -> None:
-    chunk = np.concatenate(pending)
-    for w in writers:
-        w.write(chunk)
+def _pread_exact(fd: int, path: Path, into: memoryview, offset: int) -> None:
+    """Fill ``into`` from ``offset``; a short file is a damaged work directory, named as such."""
+    while len(into):
+        got = os.preadv(fd, [into], offset)
+        if got <= 0:
+            raise CorpusError(f"{path}: token file ends at byte {offset}, before the planned documents "
+                              f"(damaged work directory: delete it and build again)")
+        into, offset = into[got:], offset + got
