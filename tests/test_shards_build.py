@@ -226,6 +226,39 @@ def test_long_documents_split_or_drop(tmp_path: Path, corpus, hf_tok) -> None:
     assert int(lens.max()) <= limit
 
 
+def test_write_buffer_smaller_than_documents(tmp_path: Path, corpus, hf_tok, monkeypatch) -> None:
+    """Shards gathered through a 7-token read buffer (every document crosses it, many are longer
+    than it) are the bytes gathered through the default one."""
+    from corpuskit.shards import write_pass
+
+    root, _ = corpus
+    cfg = ShardsConfig(formats=["megatron", "nanotron"], shard_tokens=30_000, seed=3)
+    build(hf_tok, [str(root)], tmp_path / "default", cfg, workers=1, show_progress=False)
+    monkeypatch.setattr(write_pass, "FLUSH_TOKENS", 7)
+    build(hf_tok, [str(root)], tmp_path / "tiny", cfg, workers=1, show_progress=False)
+    assert _files(tmp_path / "tiny") == _files(tmp_path / "default")
+    assert len(_files(tmp_path / "default")) >= 8
+
+
+def test_truncated_work_file_is_named(tmp_path: Path) -> None:
+    import os
+
+    from corpuskit.errors import CorpusError
+    from corpuskit.shards.write_pass import _pread_exact
+
+    f = tmp_path / "00003.tokens"
+    f.write_bytes(b"\x01\x00" * 10)
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        buf = bytearray(8)
+        _pread_exact(fd, f, memoryview(buf), 4)
+        assert bytes(buf) == b"\x01\x00" * 4
+        with pytest.raises(CorpusError, match=r"00003\.tokens: token file ends at byte 20"):
+            _pread_exact(fd, f, memoryview(bytearray(8)), 16)
+    finally:
+        os.close(fd)
+
+
 def test_sentencepiece_tokenizer(tmp_path: Path, corpus) -> None:
     import sentencepiece as spm
 

@@ -19,7 +19,8 @@ passes three checks, made here when it is loaded:
 3. pre-tokenization: the same split regex. Each engine has its own Unicode tables: oniguruma in
    ``tokenizers``, Rust ``regex`` in tiktoken. So every character met in the text is checked
    once: its splits next to a set of context characters (letters, digits, punctuation, blanks,
-   CJK, the apostrophe) are compared between ``tokenizers``' own pre-tokenizer and tiktoken's.
+   CJK, the apostrophe) are compared between ``tokenizers``' own pre-tokenizer and tiktoken's
+   (ASCII must split alike, or the fast encoder is not used).
    A document holding a character the two engines split differently is encoded by
    ``tokenizers``.
 
@@ -47,9 +48,12 @@ CHECK_VERSION = 1
 #: the GPT-2 pattern ``ByteLevel(use_regex=True)`` splits with (tokenizers' byte_level.rs)
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 #: context characters each new character is probed next to: one of every class the byte-level
-#: patterns tell apart (letters Latin and other, digits ASCII and other, punctuation, the
-#: apostrophe of contractions, blanks, CR/LF, Han, kana, Hangul)
-CONTEXTS = "a1!'s \n\r\t\u00a0\u4e2d\u3042\u30a2\ud55c\u00e9\u0661Z"
+#: patterns tell apart (letters, digits, punctuation, the apostrophe of contractions, blanks,
+#: CR/LF; then no-break space, Han, kana, Hangul, accented Latin, Arabic-Indic digit).  ASCII is
+#: read alike by every Unicode table, so the wide contexts are checked against the ASCII ones
+#: first, and one the engines disagree on is not used as a context.
+ASCII_CONTEXTS = "a1!'s \n\r\tZ"
+WIDE_CONTEXTS = "\u00a0\u4e2d\u3042\u30a2\ud55c\u00e9\u0661"
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -208,7 +212,12 @@ class FastBPE:
         self._checked: set[str] = set()
         self._bad: set[str] = set()
         self.fallback_docs = 0
-        self._probe_chars({chr(c) for c in range(128)} | set(CONTEXTS))
+        self._contexts = ASCII_CONTEXTS
+        self._probe_chars({chr(c) for c in range(128)} | set(WIDE_CONTEXTS))
+        if any(c.isascii() for c in self._bad):
+            raise ValueError(f"the two regex engines split ASCII text differently "
+                             f"({''.join(sorted(c for c in self._bad if c.isascii()))!r})")
+        self._contexts = ASCII_CONTEXTS + "".join(c for c in WIDE_CONTEXTS if c not in self._bad)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -261,8 +270,8 @@ class FastBPE:
         chars = sorted(chars)
         probes: list[str] = []
         for c in chars:
-            probes += [x + c for x in CONTEXTS] + [c + x for x in CONTEXTS] + [c, c + c, "'" + c + "a"]
-        per = 2 * len(CONTEXTS) + 3
+            probes += [x + c for x in self._contexts] + [c + x for x in self._contexts] + [c, c + c, "'" + c + "a"]
+        per = 2 * len(self._contexts) + 3
         # tiktoken: a vocabulary of every probe string; a probe is one piece iff it comes out as
         # its own single token (a piece equal to a token is emitted whole)
         ranks = {bytes([b]): b for b in range(256)}
