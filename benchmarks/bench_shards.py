@@ -230,7 +230,21 @@ def child_corpuskit(inputs: Path, tokenizer: Path, workers: int, threads: int, o
     m = json.loads((out / "manifest.json").read_text())
     return {"seconds": dt, "cpu": cpu, "tokens": m["tokens"]["written"], "eos": m["documents"]["written"],
             "docs": rec["documents_read"], "phases": rec["seconds"], "workers": rec["workers"],
-            "threads": rec["threads_per_worker"]}
+            "threads": rec["threads_per_worker"], "encoder": m["tokenizer"].get("encoder"),
+            "ids": id_checksum(out.glob("*.bin"))}
+
+
+def id_checksum(files) -> list[int]:
+    """Order-free fingerprint of every token written (count, sum, sum of squares): equal for two
+    runs that wrote the same documents with the same ids, whatever their shuffles."""
+    import numpy as np
+
+    total = [0, 0, 0]
+    for f in files:
+        with open(f, "rb") as fh:  # in 1 M-token pieces, so the check does not set the peak RSS
+            while len(ids := np.fromfile(fh, dtype=np.uint16, count=1 << 20).astype(np.int64)):
+                total = [total[0] + len(ids), total[1] + int(ids.sum()), total[2] + int((ids * ids).sum())]
+    return total
 
 
 def child_datatrove(inputs: Path, tokenizer: Path, workers: int, out: Path, tasks: int) -> dict:
@@ -252,7 +266,8 @@ def child_datatrove(inputs: Path, tokenizer: Path, workers: int, out: Path, task
     dt, cpu = time.perf_counter() - t0, cpu_now() - c0
     tokens = sum(p.stat().st_size for p in (out / "tokens").glob("*.ds")) // 2
     docs = sum(p.stat().st_size for p in (out / "tokens").glob("*.ds.index")) // 8
-    return {"seconds": dt, "cpu": cpu, "tokens": tokens, "eos": docs, "docs": docs}
+    return {"seconds": dt, "cpu": cpu, "tokens": tokens, "eos": docs, "docs": docs,
+            "ids": id_checksum((out / "tokens").glob("*.ds"))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,6 +285,7 @@ def main() -> int:
     ap.add_argument("--tokenizer", default=None, help="a tokenizer.json with <|endoftext|> (default: train one)")
     ap.add_argument("--vocab", type=int, default=32_000)
     ap.add_argument("--work", default="/tmp/corpuskit-bench-shards")
+    ap.add_argument("--scale-peer", action="store_true", help="run datatrove on the large input too")
     ap.add_argument("--skip", default="", help="comma-separated runs to skip: bare,fast,corpuskit,datatrove,scale")
     ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -331,6 +347,11 @@ def main() -> int:
                        work / "log-corpuskit-scale.txt")
         best[f"corpuskit shards build ({args.scale}x)"] = {**res, "_bytes": big["text_bytes"]}
         print(f"  corpuskit {args.scale}x: {res['seconds']:.1f} s, peak RSS {res['peak_rss_mib']:.0f} MiB", flush=True)
+        if args.scale_peer and "datatrove" not in skip:
+            res = measured(["datatrove", str(big_dir), str(tok), str(args.workers), str(work / "out-datatrove-scale"),
+                            str(big["files"])], work / "log-datatrove-scale.txt")
+            best[f"datatrove DocumentTokenizer ({args.scale}x)"] = {**res, "_bytes": big["text_bytes"]}
+            print(f"  datatrove {args.scale}x: {res['seconds']:.1f} s", flush=True)
 
     cores = args.workers
     print(f"\n{'run':34s} {'wall s':>7s} {'CPU s':>7s} {'MB/s':>6s} {'MB/s/core':>9s} {'MB/CPU-s':>8s} "
@@ -356,7 +377,9 @@ def main() -> int:
             lines.append(f"corpuskit vs datatrove: {dt['seconds'] / ck['seconds']:.2f}x (wall), "
                          f"{dt['cpu'] / ck['cpu']:.2f}x (CPU)   [target >= 2x]")
             lines.append(f"token check: corpuskit {ck['tokens']:,} (EOS {ck['eos']:,}), datatrove {dt['tokens']:,}"
-                         f" (EOS {dt['eos']:,}) -> {'same' if ck['tokens'] == dt['tokens'] else 'DIFFERENT'}")
+                         f" (EOS {dt['eos']:,}) -> {'same' if ck['tokens'] == dt['tokens'] else 'DIFFERENT'}; "
+                         f"ids (count, sum, sum of squares) -> {'same' if ck['ids'] == dt['ids'] else 'DIFFERENT'}"
+                         f"; corpuskit encoder: {ck.get('encoder')}")
         if "bare encode_batch" in best:
             b = best["bare encode_batch"]
             same = ck["tokens"] - ck["eos"] == b["tokens"]
@@ -368,6 +391,11 @@ def main() -> int:
                      f" {small['files']} -> {big['files']} files): largest process {ck['peak_rss_mib']:.0f} -> "
                      f"{big_res['peak_rss_mib']:.0f} MiB, whole tree {ck['peak_tree_rss_mib']:.0f} -> "
                      f"{big_res['peak_tree_rss_mib']:.0f} MiB")
+    dt_big = best.get(f"datatrove DocumentTokenizer ({args.scale}x)")
+    if big_res and dt_big:
+        lines.append(f"corpuskit vs datatrove at {args.scale}x: {dt_big['seconds'] / big_res['seconds']:.2f}x (wall), "
+                     f"{dt_big['cpu'] / big_res['cpu']:.2f}x (CPU); ids -> "
+                     f"{'same' if dt_big['ids'] == big_res['ids'] else 'DIFFERENT'}")
     print("\n" + "\n".join(lines))
     (work / "results.json").write_text(json.dumps(best, indent=2))
     return 0
