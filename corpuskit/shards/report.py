@@ -75,7 +75,7 @@ def format_inspect(directory: str | Path, show: int = 0, chars: int = 300) -> st
         from .tokenizer import ShardTokenizer
 
         try:
-            t = ShardTokenizer(tok["path"], need_eos=False)
+            t = ShardTokenizer(tok["path"], need_eos=False, encoder="tokenizers")
         except Exception as e:  # the tokenizer may have moved; the statistics above stand anyway
             lines.append(f"\n(cannot load tokenizer {tok['path']!r} to show documents: {e})")
             return "\n".join(lines)

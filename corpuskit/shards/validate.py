@@ -243,7 +243,7 @@ def _sample_decode(rep: ValidationReport, m: dict, opened: dict, tokenizer: str 
     tok_info, cfg = m["tokenizer"], m["config"]
     path = tokenizer or tok_info["path"]
     try:
-        tok = ShardTokenizer(path, need_eos=False)
+        tok = ShardTokenizer(path, need_eos=False, encoder="tokenizers")  # the reference, not the fast path
     except CorpusError as e:
         rep.notes.append(f"decode check skipped: tokenizer {path!r} not loadable ({e}); pass --tokenizer")
         return
