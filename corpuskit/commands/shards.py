@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--max-doc-tokens", type=int, default=None, help="longer documents follow --long-docs")
     b.add_argument("--long-docs", choices=["split", "drop"], default=None,
                    help="split: consecutive Megatron sequences of one document; drop: leave out, counted")
+    b.add_argument("--encoder", choices=["auto", "tokenizers"], default=None,
+                   help="auto: tiktoken's BPE core for byte-level BPE files proven to give the same ids "
+                        "(docs/shards.md); tokenizers: always the tokenizers library")
     b.add_argument("--strict", action="store_true", help="stop at the first bad input record")
     b.add_argument("--overwrite", action="store_true", help="delete the output directory first")
     b.add_argument("--keep-work", action="store_true", help="keep the intermediate token files in OUTPUT/_work")
@@ -85,6 +88,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         "append_eos": False if args.no_eos else None,
         "max_doc_tokens": args.max_doc_tokens,
         "long_docs": args.long_docs,
+        "encoder": args.encoder,
     }
     cfg = load_config(args.config, overrides)
     rec = build(args.tokenizer, args.input, args.output, cfg, workers=args.workers, overwrite=args.overwrite,

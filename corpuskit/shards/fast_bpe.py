@@ -27,9 +27,9 @@ passes three checks, made here when it is loaded:
    A document whose tokens do not add up to its UTF-8 length is encoded by ``tokenizers`` too.
    That happens when the regex leaves text unmatched, which tiktoken would skip.
 
-Anything not covered falls back to ``tokenizers``, with the reason kept in ``reason``: a
-normalizer, a prefix space, BPE options, a pre-tokenizer other than byte-level with a split
-regex, or added tokens that overlap.
+A tokenizer file the checks do not cover is encoded by ``tokenizers``; ``FastBPE.load`` says why
+(a normalizer, a prefix space, BPE options, a pre-tokenizer other than byte-level with a split
+regex, added tokens that overlap), and the shard manifest records it.
 """
 
 from __future__ import annotations
