@@ -16,13 +16,14 @@ here on a 3 MB sample unless ``--tokenizer`` is given), in the same run:
   ``LocalPipelineExecutor`` with one task per file, one process per core, one Rust thread per
   process (its best layout here; ``fork`` start method so its workers' CPU time is counted);
 - corpuskit on a corpus ``--scale`` times larger, made of ``--scale`` times more files of the
-  same kind: peak RSS must stay flat.
+  same kind: peak RSS must stay flat (``--scale-peer``: datatrove on it too).
 
 Each run is its own subprocess.  Reported: wall time of the run's own work (interpreter start
 excluded for everyone); CPU time (user + system of the process and its reaped workers, the
 steadier figure on a shared machine); peak RSS of the largest process (``wait4``) and of the whole
 tree (sampled every 0.2 s).  With ``--repeat N`` the runs are interleaved N times and the best
-wall and best CPU time of each are kept.  Token counts are cross-checked between all three.
+wall and best CPU time of each are kept.  Token counts are cross-checked between all three, and
+the ids corpuskit and datatrove wrote by an order-free fingerprint (count, sum, sum of squares).
 """
 
 from __future__ import annotations

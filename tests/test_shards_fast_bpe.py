@@ -231,6 +231,7 @@ def test_shards_identical_with_either_encoder(tmp_path: Path, texts: list[str], 
         m = json.loads((tmp_path / enc / "manifest.json").read_text())
         assert m["tokenizer"]["encoder"] == ("tokenizers" if enc == "tokenizers" else
                                              "tiktoken (checked against tokenizers)")
+        assert m["documents"]["reference_encoded"] == 0
     assert len(outs["auto"]) >= 4 and outs["auto"] == outs["tokenizers"]
     tok = ShardTokenizer(gpt2_tok)
     ids = np.concatenate([np.fromfile(tmp_path / "auto" / n, dtype=np.uint16)

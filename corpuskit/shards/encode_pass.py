@@ -144,6 +144,7 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
     key_parts: list[np.ndarray] = []
     src_parts: list[np.ndarray] = []
     empty_by_source: dict[str, int] = {}
+    fallbacks: list[int] = []  # documents the fast encoder left to the tokenizers library
     text_bytes = 0
 
     def emit(flat: np.ndarray, lens: np.ndarray, k: np.ndarray, s: np.ndarray) -> None:
@@ -186,9 +187,10 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
             for a, b in _cuts(sizes, step):
                 texts = text_col.slice(a, b - a).to_pylist()
                 if pool is None:
-                    emit(*tok.encode(texts, sizes[a:b]), keys[a:b], src_codes[a:b])
+                    emit(*tok.encode(texts, sizes[a:b], fallbacks=fallbacks), keys[a:b], src_codes[a:b])
                     continue
-                pending.append((pool.submit(tok.encode, texts, sizes[a:b]), keys[a:b], src_codes[a:b]))
+                pending.append((pool.submit(tok.encode, texts, sizes[a:b], fallbacks=fallbacks), keys[a:b],
+                                src_codes[a:b]))
                 while len(pending) > 2 * n_threads:
                     fut, k, s = pending.popleft()
                     emit(*fut.result(), k, s)
@@ -224,6 +226,7 @@ def encode_task(spec: dict[str, Any]) -> dict[str, Any]:
         "documents": int(len(lens_all)),
         "empty": empty_by_source,
         "tokens": int(lens_all.sum()),
+        "reference_encoded": sum(fallbacks),
         "token_file_bytes": file_info["bytes"],
         "text_bytes": text_bytes,
         "sources": list(sources),

@@ -314,8 +314,10 @@ class FastBPE:
         return [i for i in wide if not self._bad.isdisjoint(texts[i])]
 
     # -- encoding --------------------------------------------------------------------------------
-    def encode(self, texts: list[str], nbytes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Flat uint32 ids of every document and each document's length in tokens."""
+    def encode(self, texts: list[str], nbytes: np.ndarray | None = None,
+               fallbacks: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Flat uint32 ids of every document and each document's length in tokens; the number
+        of documents handed to ``tokenizers`` is appended to ``fallbacks`` (one list per task)."""
         n = len(texts)
         unsafe = set(self._unsafe_docs(texts))
         enc, allowed = self._enc.encode_to_numpy, self._allowed
@@ -335,6 +337,8 @@ class FastBPE:
         if not redo:
             return self._ids[flat], lens
         self.fallback_docs += len(redo)
+        if fallbacks is not None:
+            fallbacks.append(len(redo))
         again = self._hf.encode_batch_fast([texts[i] for i in redo], add_special_tokens=False)
         for i, e in zip(redo, again):
             parts[i] = np.asarray(e.ids, dtype=np.uint32)

@@ -84,6 +84,8 @@ def build_manifest(cfg: ShardsConfig, tokenizer: dict[str, Any], plan: Plan, rec
             "quarantined": sum(r["quarantined"] for r in records),
             "empty_skipped": sum(empty.values()),
             "tokenized": st["documents_in"],
+            # with the fast encoder: documents it handed to the tokenizers library (docs/shards.md)
+            "reference_encoded": sum(r.get("reference_encoded", 0) for r in records),
             "long": sum(st["long_documents_by_source"]),
             "long_rule": st["long_rule"],
             "long_dropped": sum(st["long_documents_by_source"]) if st["long_rule"] == "drop" else 0,

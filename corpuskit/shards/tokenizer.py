@@ -152,12 +152,13 @@ class ShardTokenizer:
             return [e.ids for e in self._hf.encode_batch_fast(texts, add_special_tokens=False)]
         return self._sp.Encode(texts, out_type=int, num_threads=self.threads)
 
-    def encode(self, texts: list[str], nbytes: np.ndarray | None = None,
-               reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, texts: list[str], nbytes: np.ndarray | None = None, reference: bool = False,
+               fallbacks: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Flat uint32 ids of every document (specials not added) and each document's length.
-        ``nbytes``: the documents' UTF-8 sizes if known; ``reference``: the tokenizer library itself."""
+        ``nbytes``: the documents' UTF-8 sizes if known; ``reference``: the tokenizer library
+        itself; ``fallbacks``: see :meth:`FastBPE.encode`."""
         if self._fast is not None and not reference:
-            return self._fast.encode(texts, nbytes)
+            return self._fast.encode(texts, nbytes, fallbacks)
         ids = self.encode_lists(texts)
         lens = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.uint32, count=int(lens.sum()))
