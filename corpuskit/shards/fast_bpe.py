@@ -211,7 +211,6 @@ class FastBPE:
         self._lock = threading.Lock()
         self._checked: set[str] = set()
         self._bad: set[str] = set()
-        self.fallback_docs = 0
         self._contexts = ASCII_CONTEXTS
         self._probe_chars({chr(c) for c in range(128)} | set(WIDE_CONTEXTS))
         if any(c.isascii() for c in self._bad):
@@ -247,10 +246,11 @@ class FastBPE:
             if not a or any(a in b for b in contents[i + 1:]):
                 return None, f"added token {a!r} is empty or inside another added token"
         mark = _cache_dir() / f"{hashlib.sha256(data).hexdigest()}.{CHECK_VERSION}.clean"
-        ranks, ids, why = merge_ranks(model, set(added.values()), known_clean=mark.is_file())
+        known = mark.is_file()
+        ranks, ids, why = merge_ranks(model, set(added.values()), known_clean=known)
         if not ranks:
             return None, why
-        if not mark.is_file():
+        if not known:
             try:
                 mark.parent.mkdir(parents=True, exist_ok=True)
                 mark.touch()
@@ -336,7 +336,6 @@ class FastBPE:
         redo = sorted(unsafe | set(short.tolist()))
         if not redo:
             return self._ids[flat], lens
-        self.fallback_docs += len(redo)
         if fallbacks is not None:
             fallbacks.append(len(redo))
         again = self._hf.encode_batch_fast([texts[i] for i in redo], add_special_tokens=False)
